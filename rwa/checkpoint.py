@@ -1,0 +1,255 @@
+"""Loading, running and saving trained models.
+
+A checkpoint is `NAME.keras` (the model, with its optimizer state so that
+training can resume) beside `NAME.json` (what made it) and `NAME.csv` (its
+learning curve). Every write goes to a temporary file in the same folder that
+is then renamed over the target, so a kill at any moment leaves either the
+old file or the new one.
+
+    ckpt = rwa.load_checkpoint("checkpoints/rwa_adding_100.keras")
+    ckpt.predict(x)        # (B,) P(L > 500) or the predicted sum
+    ckpt.trace(x)["h"]     # (B, T, U) state at every step
+
+Shape letters: B batch, T timesteps, F features, U units.
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rwa.layer import RWA
+from rwa.models import MODEL_KINDS
+from rwa.tasks import FEATURES, TASKS
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, damaged or not one of ours."""
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path`; renames it onto `path` when the
+    block succeeds and removes it when the block fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_json(path, data):
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_model(path, model):
+    with atomic_path(path) as temporary:
+        model.save(temporary)
+
+
+def metadata_path(path):
+    return Path(path).with_suffix(".json")
+
+
+def history_path(path):
+    return Path(path).with_suffix(".csv")
+
+
+def read_metadata(path):
+    """The JSON beside checkpoint `path`, checked for the fields we need."""
+    json_path = metadata_path(path)
+    if not json_path.is_file():
+        raise CheckpointError(
+            f"{json_path}: metadata file not found; every checkpoint needs the "
+            "JSON that training writes beside it"
+        )
+    try:
+        metadata = json.loads(json_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{json_path}: not valid JSON ({error})") from None
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{json_path}: expected a JSON object")
+    if metadata.get("task") not in TASKS:
+        raise CheckpointError(
+            f"{json_path}: field 'task' must be one of {TASKS}, got "
+            f"{metadata.get('task')!r}"
+        )
+    if metadata.get("model") not in MODEL_KINDS:
+        raise CheckpointError(
+            f"{json_path}: field 'model' must be one of {MODEL_KINDS}, got "
+            f"{metadata.get('model')!r}"
+        )
+    return metadata
+
+
+def load_keras_model(path, compile=False):
+    """The Keras model in `path`, loaded in safe mode, or a CheckpointError
+    that names the file and what is wrong with it."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise CheckpointError(f"{path}: expected a '.keras' file")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: file not found")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{path}: not a Keras model archive (truncated or another format)"
+        )
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad archive.
+        raise CheckpointError(
+            f"{path}: could not load the model ({type(error).__name__}: {error})"
+        ) from None
+
+
+def load_checkpoint(path):
+    """Loads `NAME.keras` and the `NAME.json` beside it as a Checkpoint."""
+    metadata = read_metadata(path)
+    model = load_keras_model(path)
+    return Checkpoint(Path(path), model, metadata)
+
+
+def _recurrent_layer(model):
+    layers = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (RWA, keras.layers.LSTM))
+    ]
+    if not layers:
+        raise CheckpointError(f"{model.name}: the model has no recurrent layer")
+    return layers[0]
+
+
+class Checkpoint:
+    """A trained model and what is known about it.
+
+    Attributes:
+        path: the `.keras` file.
+        task: `"length"` or `"adding"`.
+        model_kind: `"rwa"` or `"lstm"`.
+        metadata: the JSON written beside the model.
+        model: the Keras model.
+    """
+
+    def __init__(self, path, model, metadata):
+        self.path = Path(path)
+        self.model = model
+        self.metadata = metadata
+        self.task = metadata["task"]
+        self.model_kind = metadata["model"]
+        self.features = FEATURES[self.task]
+        self._recurrent = _recurrent_layer(model)
+        self._trace_layer = self._make_trace_layer()
+        # One lock per checkpoint: Keras layers are not documented as safe to
+        # call from several threads, and Streamlit serves each session in one.
+        self._lock = threading.Lock()
+        signature = [
+            tf.TensorSpec((None, None, self.features), tf.float32),
+            tf.TensorSpec((None,), tf.int32),
+        ]
+        self._predict = tf.function(
+            self._predict_graph, input_signature=signature, jit_compile=False
+        )
+        self._trace = tf.function(
+            self._trace_graph, input_signature=signature, jit_compile=False
+        )
+
+    @property
+    def units(self):
+        return self._recurrent.units
+
+    def __repr__(self):
+        return (
+            f"Checkpoint({str(self.path)!r}, task={self.task!r}, "
+            f"model_kind={self.model_kind!r})"
+        )
+
+    def _make_trace_layer(self):
+        """An LSTM that returns every step, sharing the trained weights; an
+        RWA traces itself."""
+        if isinstance(self._recurrent, RWA):
+            return None
+        config = {**self._recurrent.get_config(), "return_sequences": True}
+        layer = type(self._recurrent).from_config(config)
+        layer.build((None, None, self.features))
+        layer.set_weights(self._recurrent.get_weights())
+        return layer
+
+    def _check(self, x, lengths):
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 3 or x.shape[2] != self.features:
+            raise ValueError(
+                f"Argument `x` must have shape (batch, steps, {self.features}) "
+                f"for the {self.task} task. Received shape {x.shape}"
+            )
+        if not np.isfinite(x).all():
+            raise ValueError("Argument `x` must be finite. Received NaN or inf")
+        batch, steps, _ = x.shape
+        if lengths is None:
+            lengths = np.full(batch, steps, dtype=np.int32)
+        lengths = np.asarray(lengths)
+        if lengths.shape != (batch,) or not np.issubdtype(lengths.dtype, np.integer):
+            raise ValueError(
+                f"Argument `lengths` must be {batch} integers, one per sequence. "
+                f"Received {lengths!r}"
+            )
+        if (lengths < 0).any() or (lengths > steps).any():
+            raise ValueError(
+                f"Argument `lengths` must lie in [0, {steps}]. Received {lengths}"
+            )
+        if steps == 0:  # one masked step: every sequence keeps its h_0
+            x = np.zeros((batch, 1, self.features), dtype=np.float32)
+        return x, lengths.astype(np.int32)
+
+    def _predict_graph(self, x, lengths):
+        return self.model({"values": x, "lengths": lengths})[:, 0]
+
+    def _trace_graph(self, x, lengths):
+        steps = tf.shape(x)[1]
+        mask = tf.range(steps)[None, :] < lengths[:, None]
+        if self._trace_layer is not None:
+            return {"h": self._trace_layer(x, mask=mask)}
+        return self._recurrent.trace(x, mask=mask)
+
+    def predict(self, x, lengths=None):
+        """The model's answer for each sequence.
+
+        Args:
+            x: `(B, T, F)` float32, zero-padded past each length.
+            lengths: `(B,)` ints, or None when every sequence has `T` steps.
+
+        Returns:
+            `(B,)` float: P(L > 500) for the length task, the predicted sum
+            for the adding task.
+        """
+        x, lengths = self._check(x, lengths)
+        with self._lock:
+            return self._predict(x, lengths).numpy()
+
+    def trace(self, x, lengths=None):
+        """The recurrent state at every step.
+
+        Returns:
+            dict of `(B, T, U)` float32 arrays: `"h"` for every model; for RWA
+            also `"a"`, `"n"`, `"d"` and `"m"` (see `RWA.trace`).
+        """
+        steps = np.shape(x)[1] if np.ndim(x) == 3 else None
+        x, lengths = self._check(x, lengths)
+        with self._lock:
+            trace = self._trace(x, lengths)
+        return {name: value.numpy()[:, :steps] for name, value in trace.items()}

@@ -1,0 +1,279 @@
+"""Train an RWA or LSTM model on one of the paper's tasks.
+
+    python -m rwa.train --task adding --model rwa --length 100 --steps 2000 \\
+        --out checkpoints/rwa_adding_100
+
+Each step draws a fresh batch (seeded by the run's seed and the step number).
+Every `--eval-every` steps the model is evaluated on a fixed held-out set, one
+line is printed, and `NAME.csv`, `NAME.keras` and `NAME.json` are rewritten
+atomically. `--resume` continues from the saved step with the saved optimizer
+state, drawing exactly the batches an uninterrupted run would have drawn.
+"""
+
+import argparse
+import datetime
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from rwa.checkpoint import (
+    atomic_path,
+    history_path,
+    load_keras_model,
+    metadata_path,
+    read_metadata,
+    save_json,
+    save_model,
+)
+from rwa.models import MODEL_KINDS, build_model, compile_model
+from rwa.tasks import (
+    ADDING_MAX_LENGTH,
+    ADDING_MIN_LENGTH,
+    LENGTH_MAX,
+    TASKS,
+    batch_for_step,
+    held_out_set,
+)
+
+HISTORY_COLUMNS = ["step", "wall_seconds", "loss", "val_loss", "val_metric"]
+METRIC_NAMES = {"length": "accuracy", "adding": "mse"}
+# Fields of the metadata that must match for a run to be resumed.
+RUN_FIELDS = ("task", "model", "length", "seed", "batch_size", "eval_every")
+
+
+def versions():
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m rwa.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--task", choices=TASKS, required=True)
+    parser.add_argument("--model", choices=MODEL_KINDS, required=True)
+    parser.add_argument(
+        "--length",
+        type=int,
+        help=f"adding task: steps per sequence (default 100); length task: "
+        f"fixed at {LENGTH_MAX}",
+    )
+    parser.add_argument("--steps", type=int, required=True, help="total steps")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="checkpoint path without suffix (default checkpoints/MODEL_TASK)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--val-size", type=int, default=1000)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="start from the weights of this .keras checkpoint (fine-tuning)",
+    )
+    parser.add_argument(
+        "--logdir", type=Path, help="TensorBoard folder (default runs/NAME)"
+    )
+    parser.add_argument(
+        "--no-jit", action="store_true", help="do not compile steps with XLA"
+    )
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    args = parser.parse_args(argv)
+
+    if args.task == "length":
+        if args.length not in (None, LENGTH_MAX):
+            parser.error(
+                f"--length: the length task draws L from [0, {LENGTH_MAX}] and "
+                f"pads to {LENGTH_MAX}; got {args.length}"
+            )
+        args.length = LENGTH_MAX
+    elif args.length is None:
+        args.length = 100
+    elif not ADDING_MIN_LENGTH <= args.length <= ADDING_MAX_LENGTH:
+        parser.error(
+            f"--length must be between {ADDING_MIN_LENGTH} and "
+            f"{ADDING_MAX_LENGTH}; got {args.length}"
+        )
+    for name in ("steps", "batch_size", "eval_every", "val_size"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.steps % args.eval_every:
+        parser.error(
+            f"--steps ({args.steps}) must be a multiple of --eval-every "
+            f"({args.eval_every})"
+        )
+    if args.out is None:
+        suffix = "" if args.task == "length" else f"_{args.length}"
+        args.out = Path("checkpoints") / f"{args.model}_{args.task}{suffix}"
+    args.out = args.out.with_suffix("") if args.out.suffix == ".keras" else args.out
+    if args.logdir is None:
+        args.logdir = Path("runs") / args.out.name
+    return args
+
+
+def run_fields(args):
+    return {field: getattr(args, field) for field in RUN_FIELDS}
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """After each evaluation: one row in the history CSV, one printed line."""
+
+    def __init__(self, path, task, history, wall_seconds):
+        super().__init__()
+        self.path = path
+        self.metric = METRIC_NAMES[task]
+        self.history = history
+        self.wall_seconds = wall_seconds
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.wall_seconds += time.perf_counter() - self.started
+        row = {
+            "step": int(self.model.optimizer.iterations.numpy()),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "loss": logs["loss"],
+            "val_loss": logs["val_loss"],
+            "val_metric": logs[f"val_{self.metric}"],
+        }
+        self.history = pd.concat(
+            [self.history, pd.DataFrame([row])], ignore_index=True
+        )
+        with atomic_path(self.path) as temporary:
+            self.history.to_csv(temporary, index=False)
+        print(
+            f"step {row['step']}: loss {row['loss']:.4f}, val_loss "
+            f"{row['val_loss']:.4f}, val_{self.metric} {row['val_metric']:.4f} "
+            f"({row['wall_seconds']:.1f} s)",
+            flush=True,
+        )
+
+
+class CheckpointWriter(keras.callbacks.Callback):
+    """After each evaluation: the model, then its metadata."""
+
+    def __init__(self, path, metadata, history_writer):
+        super().__init__()
+        self.path = path
+        self.metadata = metadata
+        self.history_writer = history_writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self.history_writer.history.iloc[-1]
+        save_model(self.path.with_suffix(".keras"), self.model)
+        self.metadata.update(
+            steps=int(last["step"]),
+            wall_seconds=float(last["wall_seconds"]),
+            final={column: float(last[column]) for column in HISTORY_COLUMNS[2:]},
+            updated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        )
+        save_json(metadata_path(self.path), self.metadata)
+
+
+def batches(args, start_step):
+    step = start_step
+    while True:
+        batch = batch_for_step(args.task, args.seed, step, args.batch_size, args.length)
+        yield batch.inputs(), batch.targets
+        step += 1
+
+
+def start(args, command):
+    """The model, its metadata and history: fresh, fine-tuned or resumed."""
+    model_path = args.out.with_suffix(".keras")
+    exists = model_path.exists() or metadata_path(args.out).exists()
+    if exists and not args.resume:
+        sys.exit(
+            f"error: {model_path} already exists; pass --resume to continue "
+            "it, or choose another --out"
+        )
+    if exists:
+        metadata = read_metadata(args.out)
+        saved = {field: metadata.get(field) for field in RUN_FIELDS}
+        if saved != run_fields(args):
+            sys.exit(
+                f"error: cannot resume {model_path}: it was trained with "
+                f"{saved}, this command asks for {run_fields(args)}"
+            )
+        model = load_keras_model(model_path, compile=True)
+        model.jit_compile = not args.no_jit
+        step = int(model.optimizer.iterations.numpy())
+        history = pd.read_csv(history_path(args.out))
+        history = history[history["step"] <= step]
+        metadata.setdefault("resumed_with", []).append(command)
+        return model, metadata, history
+
+    model = build_model(args.model, args.task, seed=args.seed)
+    if args.init_from is not None:
+        source = load_keras_model(args.init_from)
+        model.set_weights(source.get_weights())
+    compile_model(model, args.task, jit_compile=not args.no_jit)
+    metadata = {
+        **run_fields(args),
+        "learning_rate": float(model.optimizer.learning_rate.numpy()),
+        "val_size": args.val_size,
+        "init_from": None if args.init_from is None else str(args.init_from),
+        "command": command,
+        "versions": versions(),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    history = pd.DataFrame(columns=HISTORY_COLUMNS)
+    return model, metadata, history
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "rwa.train", *argv])
+    model, metadata, history = start(args, command)
+
+    step = int(model.optimizer.iterations.numpy())
+    if step >= args.steps:
+        print(f"{args.out}: already at step {step} of {args.steps}; nothing to do")
+        return model
+    if step % args.eval_every:
+        sys.exit(
+            f"error: the checkpoint is at step {step}, not a multiple of "
+            f"--eval-every {args.eval_every}"
+        )
+    validation = held_out_set(args.task, args.seed, args.val_size, args.length)
+    wall_seconds = float(history["wall_seconds"].iloc[-1]) if len(history) else 0.0
+    history_writer = HistoryWriter(
+        history_path(args.out), args.task, history, wall_seconds
+    )
+    callbacks = [
+        history_writer,
+        CheckpointWriter(args.out, metadata, history_writer),
+        keras.callbacks.TensorBoard(log_dir=str(args.logdir)),
+    ]
+    model.fit(
+        batches(args, step),
+        steps_per_epoch=args.eval_every,
+        epochs=args.steps // args.eval_every,
+        initial_epoch=step // args.eval_every,
+        validation_data=(validation.inputs(), validation.targets),
+        validation_batch_size=args.batch_size,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=args.verbose,
+    )
+    return model
+
+
+if __name__ == "__main__":
+    main()
