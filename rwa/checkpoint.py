@@ -126,9 +126,7 @@ def load_checkpoint(path):
 
 def _recurrent_layer(model):
     layers = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, (RWA, keras.layers.LSTM))
+        layer for layer in model.layers if isinstance(layer, (RWA, keras.layers.LSTM))
     ]
     if not layers:
         raise CheckpointError(f"{model.name}: the model has no recurrent layer")

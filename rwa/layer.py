@@ -84,8 +84,7 @@ class RWACell(keras.layers.Layer):
             )
         if units <= 0:
             raise ValueError(
-                f"Argument `units` must be a positive integer. Received: "
-                f"units={units}"
+                f"Argument `units` must be a positive integer. Received: units={units}"
             )
         super().__init__(**kwargs)
         self.units = int(units)
@@ -206,21 +205,13 @@ class RWACell(keras.layers.Layer):
     def get_config(self):
         config = {
             "units": self.units,
-            "kernel_initializer": keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": keras.initializers.serialize(
-                self.bias_initializer
-            ),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "initial_state_initializer": keras.initializers.serialize(
                 self.initial_state_initializer
             ),
-            "kernel_regularizer": keras.regularizers.serialize(
-                self.kernel_regularizer
-            ),
-            "bias_regularizer": keras.regularizers.serialize(
-                self.bias_regularizer
-            ),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
         }
         return {**super().get_config(), **config}
 

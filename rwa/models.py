@@ -72,8 +72,9 @@ def compile_model(model, task, jit_compile=True):
     """Adam at the paper's learning rate; cross-entropy or MSE. XLA
     (`jit_compile`) makes a training step about a third faster on a CPU."""
     if task == "length":
-        loss, metric = "binary_crossentropy", keras.metrics.BinaryAccuracy(
-            name="accuracy"
+        loss, metric = (
+            "binary_crossentropy",
+            keras.metrics.BinaryAccuracy(name="accuracy"),
         )
     else:
         loss, metric = "mse", keras.metrics.MeanSquaredError(name="mse")

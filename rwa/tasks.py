@@ -93,8 +93,7 @@ def _check_values(name, values, shape, low=-np.inf, high=np.inf):
         ) from None
     if array.shape != shape:
         raise ValueError(
-            f"Argument `{name}` must have shape {shape}. Received shape "
-            f"{array.shape}"
+            f"Argument `{name}` must have shape {shape}. Received shape {array.shape}"
         )
     bad = ~np.isfinite(array)
     if bad.any():

@@ -151,9 +151,7 @@ class HistoryWriter(keras.callbacks.Callback):
             "val_loss": logs["val_loss"],
             "val_metric": logs[f"val_{self.metric}"],
         }
-        self.history = pd.concat(
-            [self.history, pd.DataFrame([row])], ignore_index=True
-        )
+        self.history = pd.concat([self.history, pd.DataFrame([row])], ignore_index=True)
         with atomic_path(self.path) as temporary:
             self.history.to_csv(temporary, index=False)
         print(

@@ -91,9 +91,7 @@ def test_fixed_weights_hard_coded_numbers():
     )
     a_1 = np.array([1.0, 0.0, 0.0]) @ [[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]
     a_2 = x_h @ [[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]
-    h_2 = np.tanh(
-        (z_1 * np.exp(a_1) + z_2 * np.exp(a_2)) / (np.exp(a_1) + np.exp(a_2))
-    )
+    h_2 = np.tanh((z_1 * np.exp(a_1) + z_2 * np.exp(a_2)) / (np.exp(a_1) + np.exp(a_2)))
     np.testing.assert_allclose(layer(x).numpy()[0], h_2, rtol=1e-6)
     np.testing.assert_allclose(h_2, [0.84955564, 0.73331457], rtol=1e-6)
 

@@ -1,0 +1,90 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import train_tiny
+
+import rwa
+from rwa import train
+
+
+def test_run_writes_history_metadata_and_a_loadable_model(tmp_path):
+    out = tmp_path / "run"
+    train_tiny(out, steps=40, eval_every=10)
+
+    history = pd.read_csv(out.with_suffix(".csv"))
+    assert list(history.columns) == train.HISTORY_COLUMNS
+    assert history["step"].tolist() == [10, 20, 30, 40]
+    assert history["wall_seconds"].is_monotonic_increasing
+    # The trivial answer 1.0 has MSE 1/6; the untrained model starts far above.
+    assert history["val_loss"].iloc[-1] < 0.5 * history["val_loss"].iloc[0]
+    np.testing.assert_allclose(history["val_metric"], history["val_loss"], rtol=1e-5)
+
+    metadata = json.loads(out.with_suffix(".json").read_text())
+    assert metadata["steps"] == 40 and metadata["length"] == 12
+    assert metadata["command"].startswith("python -m rwa.train --task adding")
+    assert set(metadata["versions"]) == {"python", "numpy", "tensorflow", "keras"}
+    assert metadata["final"]["val_loss"] == pytest.approx(history["val_loss"].iloc[-1])
+    assert rwa.load_checkpoint(out.with_suffix(".keras")).metadata == metadata
+    assert any((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_resume_continues_like_an_uninterrupted_run(tmp_path):
+    whole = train_tiny(tmp_path / "whole", steps=30, eval_every=10)
+    train_tiny(tmp_path / "split", steps=10, eval_every=10)
+    resumed = train_tiny(tmp_path / "split", "--resume", steps=30, eval_every=10)
+
+    assert int(resumed.optimizer.iterations.numpy()) == 30
+    for a, b in zip(whole.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    history = pd.read_csv(tmp_path / "split.csv")
+    assert history["step"].tolist() == [10, 20, 30]
+    metadata = json.loads((tmp_path / "split.json").read_text())
+    assert len(metadata["resumed_with"]) == 1
+
+
+def test_resume_drops_history_rows_past_the_saved_model(tmp_path):
+    out = tmp_path / "run"
+    train_tiny(out, steps=10, eval_every=10)
+    history = pd.read_csv(out.with_suffix(".csv"))
+    # As if killed after the history row of step 20 was written, before the model.
+    extra = history.assign(step=20)
+    pd.concat([history, extra]).to_csv(out.with_suffix(".csv"), index=False)
+    train_tiny(out, "--resume", steps=20, eval_every=10)
+    assert pd.read_csv(out.with_suffix(".csv"))["step"].tolist() == [10, 20]
+
+
+def test_refuses_to_overwrite_or_resume_a_different_run(tmp_path):
+    out = tmp_path / "run"
+    train_tiny(out, steps=10, eval_every=10)
+    with pytest.raises(SystemExit, match="already exists"):
+        train_tiny(out, steps=10, eval_every=10)
+    with pytest.raises(SystemExit, match="cannot resume"):
+        train_tiny(out, "--resume", "--seed", "5", steps=20, eval_every=10)
+
+
+def test_fine_tuning_records_its_source(tmp_path, tiny_checkpoints):
+    source = tiny_checkpoints["rwa", "adding"]
+    out = tmp_path / "tuned"
+    model = train_tiny(out, "--init-from", str(source), "--length", "30", steps=2,
+                       eval_every=2)  # fmt: skip
+    assert json.loads(out.with_suffix(".json").read_text())["init_from"] == str(source)
+    assert model.get_layer("rwa").get_weights()[0].shape == (2, 250)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--task", "length", "--length", "50"], "--length"),
+        (["--task", "adding", "--length", "1"], "--length"),
+        (["--task", "adding", "--steps", "15"], "multiple of --eval-every"),
+        (["--task", "adding", "--steps", "0"], "--steps must be positive"),
+        (["--task", "sorting"], "invalid choice"),
+    ],
+)
+def test_bad_arguments(argv, message, capsys):
+    defaults = ["--model", "rwa", "--steps", "20", "--eval-every", "10"]
+    with pytest.raises(SystemExit):
+        train.parse_args(defaults + argv)
+    assert message in capsys.readouterr().err
