@@ -1,0 +1,82 @@
+"""What the evaluation and the app derive from predictions, histories and
+traces. Plain NumPy and pandas in, plain values out.
+
+Shape letters: N sequences, T timesteps, U units.
+"""
+
+import numpy as np
+import pandas as pd
+
+from rwa.tasks import LENGTH_THRESHOLD
+
+# When a run counts as having learned its task ([1], figures 2-4).
+THRESHOLDS = {"length": ("val_metric", ">=", 0.99), "adding": ("val_metric", "<", 0.01)}
+# Always answering 1.0 (the mean sum) on the adding task.
+TRIVIAL_ADDING_PREDICTION = 1.0
+
+
+def steps_to_threshold(history, task):
+    """The first step whose validation metric passes the task's threshold:
+    accuracy >= 0.99 (length) or MSE < 0.01 (adding); None if never."""
+    column, comparison, value = THRESHOLDS[task]
+    passed = history[column] >= value if comparison == ">=" else history[column] < value
+    steps = history.loc[passed, "step"]
+    return int(steps.iloc[0]) if len(steps) else None
+
+
+def accuracy_by_length(lengths, probabilities, width=50):
+    """Accuracy per bucket of `width` lengths: a DataFrame with columns
+    `bucket` (e.g. "450-499"), `count`, `accuracy`."""
+    lengths = np.asarray(lengths)
+    correct = (np.asarray(probabilities) > 0.5) == (lengths > LENGTH_THRESHOLD)
+    start = lengths // width * width
+    table = (
+        pd.DataFrame({"start": start, "correct": correct})
+        .groupby("start")["correct"]
+        .agg(count="size", accuracy="mean")
+        .reset_index()
+    )
+    table.insert(0, "bucket", [f"{s}-{s + width - 1}" for s in table.pop("start")])
+    return table
+
+
+def crossing_point(lengths, probabilities):
+    """The length where the mean P(L > 500) first rises through 0.5,
+    interpolated linearly between the two lengths around it; None if the
+    curve never crosses.
+
+    Args:
+        lengths: (N,) sequence lengths, repeats allowed.
+        probabilities: (N,) the model's P(L > 500) for each.
+    """
+    curve = pd.Series(np.asarray(probabilities)).groupby(np.asarray(lengths)).mean()
+    x, p = curve.index.to_numpy(dtype=float), curve.to_numpy()
+    above = np.flatnonzero((p[:-1] < 0.5) & (p[1:] >= 0.5))
+    if len(above) == 0:
+        return None
+    i = above[0]
+    return float(x[i] + (0.5 - p[i]) * (x[i + 1] - x[i]) / (p[i + 1] - p[i]))
+
+
+def state_change(h):
+    """How far the state moves at each step: the norm of `h_t - h_{t-1}`,
+    (T,) for one sequence `h` (T, U). The first entry is 0: the trace starts
+    after step 1."""
+    h = np.asarray(h, dtype=np.float64)
+    change = np.zeros(len(h))
+    change[1:] = np.linalg.norm(np.diff(h, axis=0), axis=1)
+    return change
+
+
+def attention_weights(a, m, d):
+    """The weight each step t has in the state at the last step, per unit:
+    exp(a_t) / sum_s exp(a_s), computed as exp(a_t - m_T) / d_T.
+
+    Args:
+        a, m, d: (T, U) arrays from `Checkpoint.trace` for one sequence.
+
+    Returns:
+        (T, U) weights; each column sums to 1.
+    """
+    a, m, d = (np.asarray(v, dtype=np.float64) for v in (a, m, d))
+    return np.exp(a - m[-1]) / d[-1]
