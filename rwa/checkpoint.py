@@ -44,6 +44,7 @@ def atomic_path(path):
         prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
     )
     os.close(handle)
+    os.chmod(temporary, 0o644)  # mkstemp makes files private; these are shared
     try:
         yield Path(temporary)
         os.replace(temporary, path)
