@@ -80,3 +80,65 @@ def attention_weights(a, m, d):
     """
     a, m, d = (np.asarray(v, dtype=np.float64) for v in (a, m, d))
     return np.exp(a - m[-1]) / d[-1]
+
+
+def units_moved_most(h, step, count=10):
+    """The units whose state changes most at `step`: a DataFrame with columns
+    `unit`, `before`, `after`, `change`, largest |change| first.
+
+    Args:
+        h: (T, U) state of one sequence; `step` >= 1 indexes it.
+    """
+    h = np.asarray(h, dtype=np.float64)
+    before, after = h[step - 1], h[step]
+    change = after - before
+    units = np.argsort(-np.abs(change))[:count]
+    return pd.DataFrame(
+        {
+            "unit": units,
+            "before": before[units],
+            "after": after[units],
+            "change": change[units],
+        }
+    )
+
+
+def length_sweep(predict, lengths, per_length, seed=0, progress=None):
+    """Runs `per_length` random sequences of each length through `predict`.
+
+    Args:
+        predict: `Checkpoint.predict`-like: (x (B, T, 1), lengths (B,)) -> (B,).
+        lengths: the lengths to probe.
+        per_length: sequences per length, each with N(0, 1) values.
+        seed: seeds the values.
+        progress: optional callable given the fraction done after each length.
+
+    Returns:
+        DataFrame with columns `length`, `mean`, `std`, `accuracy`, one row a
+        length; and the raw probabilities (len(lengths), per_length).
+    """
+    lengths = np.asarray(lengths, dtype=np.int32)
+    rng = np.random.default_rng(seed)
+    probabilities = np.zeros((len(lengths), per_length))
+    for i, length in enumerate(lengths):
+        x = rng.standard_normal((per_length, max(int(length), 1), 1))
+        probabilities[i] = predict(
+            x.astype(np.float32), np.full(per_length, length, dtype=np.int32)
+        )
+        if progress is not None:
+            progress((i + 1) / len(lengths))
+    truth = (lengths > LENGTH_THRESHOLD)[:, None]
+    sweep = pd.DataFrame(
+        {
+            "length": lengths,
+            "mean": probabilities.mean(axis=1),
+            "std": probabilities.std(axis=1),
+            "accuracy": ((probabilities > 0.5) == truth).mean(axis=1),
+        }
+    )
+    return sweep, probabilities
+
+
+def top_steps(values, count):
+    """The `count` steps with the largest values, largest first."""
+    return [int(step) for step in np.argsort(-np.asarray(values))[:count]]

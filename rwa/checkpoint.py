@@ -252,3 +252,31 @@ class Checkpoint:
         with self._lock:
             trace = self._trace(x, lengths)
         return {name: value.numpy()[:, :steps] for name, value in trace.items()}
+
+
+def find_checkpoints(folder="checkpoints"):
+    """Every `*.keras` in `folder` with what its metadata says, without
+    loading the models: a list of dicts, sorted by name. A checkpoint whose
+    metadata is missing or broken has its reason in `"error"`."""
+    rows = []
+    for path in sorted(Path(folder).glob("*.keras")):
+        row = {"name": path.stem, "path": str(path)}
+        try:
+            metadata = read_metadata(path)
+        except CheckpointError as error:
+            rows.append({**row, "error": str(error)})
+            continue
+        final = metadata.get("final") or {}
+        rows.append(
+            {
+                **row,
+                "task": metadata["task"],
+                "model": metadata["model"],
+                "length": metadata.get("length"),
+                "steps": metadata.get("steps"),
+                "val_metric": final.get("val_metric"),
+                "date": (metadata.get("updated") or metadata.get("created") or "")[:10],
+                "error": None,
+            }
+        )
+    return rows

@@ -14,8 +14,10 @@ Shape letters: B batch, T timesteps, F features.
 """
 
 import dataclasses
+import io
 
 import numpy as np
+import pandas as pd
 
 TASKS = ("length", "adding")
 LENGTH_MAX = 1000
@@ -173,7 +175,7 @@ def length_example(length, seed=0, values=None):
     return Example(sequence[:, None], float(length > LENGTH_THRESHOLD))
 
 
-def adding_example(length, markers, values=None, seed=0):
+def adding_example(length, markers, values=None, seed=0, marked_values=None):
     """One sequence of the adding task.
 
     Args:
@@ -181,6 +183,8 @@ def adding_example(length, markers, values=None, seed=0):
         markers: two distinct steps in [0, T).
         values: optional `T` numbers in [0, 1]; seeded U[0, 1) when None.
         seed: seeds the values when `values` is None.
+        marked_values: optional two numbers in [0, 1] that replace the values
+            at the two markers.
     """
     length = _check_int("length", length, ADDING_MIN_LENGTH, ADDING_MAX_LENGTH)
     if isinstance(markers, (str, bytes)) or np.ndim(markers) != 1 or len(markers) != 2:
@@ -202,8 +206,42 @@ def adding_example(length, markers, values=None, seed=0):
         numbers = rng.random(length, dtype=np.float32)
     else:
         numbers = _check_values("values", values, (length,), 0.0, 1.0)
+    if marked_values is not None:
+        numbers = numbers.copy()
+        numbers[[first, second]] = _check_values(
+            "marked_values", marked_values, (2,), 0.0, 1.0
+        )
     sequence = np.zeros((length, 2), dtype=np.float32)
     sequence[:, 0] = numbers
     sequence[[first, second], 1] = 1.0
     target = float(numbers[first]) + float(numbers[second])
     return Example(sequence, target, (first, second))
+
+
+def read_values_csv(data, max_bytes=1_000_000):
+    """The numbers in CSV `data` (bytes): one column, an optional header
+    line. Raises a ValueError that says what is wrong with the file."""
+    if len(data) > max_bytes:
+        raise ValueError(
+            f"The file is {len(data):,} bytes; at most {max_bytes:,} are accepted"
+        )
+    try:
+        table = pd.read_csv(io.BytesIO(data), header=None, dtype=str)
+    except pd.errors.EmptyDataError:
+        return np.zeros(0)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"The file is not a readable CSV: {error}") from None
+    if table.shape[1] != 1:
+        raise ValueError(
+            f"The file must have one column of numbers; it has {table.shape[1]}"
+        )
+    numbers = pd.to_numeric(table[0].str.strip(), errors="coerce")
+    if numbers.isna().iloc[0]:  # a header line
+        numbers, table = numbers.iloc[1:], table.iloc[1:]
+    bad = numbers.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Row {row + 1} of the values is not a number: {table[0].iloc[row]!r}"
+        )
+    return numbers.to_numpy(dtype=np.float64)

@@ -1,0 +1,123 @@
+"""Plotly figures from arrays. No Streamlit here, so every figure can be
+built and checked in a test.
+
+Shape letters: T timesteps, U units.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+
+STATE_COLORS = "RdBu_r"
+MARKER_COLOR = "#2ca02c"
+RWA_COLOR = "#d62728"
+LSTM_COLOR = "#1f77b4"
+
+
+def _layout(figure, title, height):
+    figure.update_layout(
+        title=title, height=height, margin=dict(l=60, r=20, t=50, b=50)
+    )
+    return figure
+
+
+def state_heatmap(
+    h, title="State h", markers=(), steps=None, height=600, label="h", centre=0.0
+):
+    """Time (down) by units (across); colours centred on `centre` (None for a
+    sequential scale).
+
+    Args:
+        h: (T, U) state of one sequence.
+        markers: steps to draw as horizontal lines across the units.
+        steps: (T,) the step number of each row (default 0 .. T-1).
+    """
+    h = np.asarray(h, dtype=np.float32)
+    steps = np.arange(h.shape[0]) if steps is None else np.asarray(steps)
+    figure = go.Figure(
+        go.Heatmap(
+            z=h,
+            x=np.arange(h.shape[1]),
+            y=steps,
+            colorscale=STATE_COLORS if centre is not None else "Viridis",
+            zmid=centre,
+            colorbar=dict(title=label),
+            hovertemplate="step %{y}<br>unit %{x}<br>"
+            + label
+            + " %{z:.4f}<extra></extra>",
+        )
+    )
+    for step in markers:
+        figure.add_hline(y=step, line=dict(color=MARKER_COLOR, width=2, dash="dot"))
+    figure.update_yaxes(title="step", autorange="reversed")
+    figure.update_xaxes(title="unit")
+    return _layout(figure, title, height)
+
+
+def step_line(values, title, y_title, markers=(), height=300, log_y=False):
+    """One value per step, with the marker steps as vertical lines."""
+    values = np.asarray(values, dtype=np.float64)
+    figure = go.Figure(
+        go.Scatter(
+            x=np.arange(len(values)),
+            y=values,
+            mode="lines",
+            hovertemplate="step %{x}<br>%{y:.4g}<extra></extra>",
+        )
+    )
+    for step in markers:
+        figure.add_vline(x=step, line=dict(color=MARKER_COLOR, width=2, dash="dot"))
+    figure.update_xaxes(title="step")
+    figure.update_yaxes(title=y_title, type="log" if log_y else "linear")
+    return _layout(figure, title, height)
+
+
+def boundary_probe(sweep, crossing=None, height=420):
+    """Mean P(L > 500) per length with a band of one standard deviation, and
+    the accuracy per length.
+
+    Args:
+        sweep: DataFrame with columns `length`, `mean`, `std`, `accuracy`.
+        crossing: the length where the mean crosses 0.5, or None.
+    """
+    length = sweep["length"].to_numpy()
+    mean, std = sweep["mean"].to_numpy(), sweep["std"].to_numpy()
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=np.concatenate([length, length[::-1]]),
+                y=np.concatenate([mean + std, (mean - std)[::-1]]),
+                fill="toself",
+                line=dict(width=0),
+                fillcolor="rgba(214, 39, 40, 0.2)",
+                hoverinfo="skip",
+                name="mean ± 1 sd",
+            ),
+            go.Scatter(
+                x=length,
+                y=mean,
+                mode="lines+markers",
+                line=dict(color=RWA_COLOR),
+                name="mean P(L > 500)",
+                hovertemplate="L %{x}<br>P %{y:.3f}<extra></extra>",
+            ),
+            go.Scatter(
+                x=length,
+                y=sweep["accuracy"],
+                mode="lines",
+                line=dict(color="gray", dash="dash"),
+                name="accuracy",
+                hovertemplate="L %{x}<br>accuracy %{y:.2f}<extra></extra>",
+            ),
+        ]
+    )
+    figure.add_hline(y=0.5, line=dict(color="black", width=1))
+    figure.add_vline(x=500.5, line=dict(color="black", width=1, dash="dot"))
+    if crossing is not None:
+        figure.add_vline(
+            x=crossing,
+            line=dict(color=RWA_COLOR, width=2),
+            annotation_text=f"crosses 0.5 at L ≈ {crossing:.1f}",
+        )
+    figure.update_xaxes(title="sequence length L")
+    figure.update_yaxes(title="P(L > 500), accuracy", range=[-0.05, 1.05])
+    return _layout(figure, "Boundary probe", height)

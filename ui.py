@@ -1,0 +1,196 @@
+"""What the app's pages share: page setup, cached models and traces, and the
+widgets that choose a checkpoint and an input. Widgets here hold their value
+in the URL (`bind="query-params"`), so a view can be shared and reopened."""
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import tensorflow as tf
+
+from rwa import tasks
+from rwa.checkpoint import CheckpointError, find_checkpoints, load_checkpoint
+
+CHECKPOINT_FOLDER = Path(__file__).parent / "checkpoints"
+PAGES = {
+    "app.py": "Home",
+    "pages/1_Sequence_length.py": "Sequence length",
+    "pages/2_Adding_problem.py": "Adding problem",
+    "pages/3_RWA_attention.py": "RWA attention",
+}
+ADDING_APP_MAX_LENGTH = 5000
+UPLOAD_MAX_BYTES = 1_000_000
+
+
+def setup_page(title):
+    """Page config and the shared sidebar; call first on every page."""
+    st.set_page_config(page_title=f"{title} · RWA Lab", layout="wide")
+    with st.sidebar:
+        st.caption(f"Inference on **{device_name()}**")
+
+
+@st.cache_resource
+def device_name():
+    """The GPU TensorFlow runs on, or "CPU"."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"GPU: {details.get('device_name', gpus[0].name)}"
+
+
+def checkpoints(task=None, model=None):
+    """Loadable-looking checkpoints (metadata readable), optionally filtered."""
+    return [
+        row
+        for row in find_checkpoints(CHECKPOINT_FOLDER)
+        if row["error"] is None
+        and task in (None, row["task"])
+        and model in (None, row["model"])
+    ]
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def _load(path, modified):
+    # `modified` is part of the cache key, so a retrained file is reloaded.
+    return load_checkpoint(path)
+
+
+def load(path):
+    """The checkpoint at `path`, or None after showing why it can't load."""
+    try:
+        return _load(path, Path(path).stat().st_mtime)
+    except (CheckpointError, OSError) as error:
+        st.error(f"Cannot load this checkpoint: {error}")
+        return None
+
+
+@st.cache_data(max_entries=32, show_spinner="Running the model…")
+def run_model(path, modified, values):
+    """Prediction and trace of one sequence `values` (T, F)."""
+    ckpt = _load(path, modified)
+    x = values[None]
+    return float(ckpt.predict(x)[0]), {
+        name: array[0] for name, array in ckpt.trace(x).items()
+    }
+
+
+def run(ckpt, example):
+    """`(prediction, trace)` for one example, cached per input."""
+    path = str(ckpt.path)
+    return run_model(path, Path(path).stat().st_mtime, example.values)
+
+
+def choose_checkpoint(task=None, model=None, key="model", label="Model"):
+    """A select box of checkpoints; the loaded Checkpoint, or None (with a
+    message on the page) when there is none or it fails to load."""
+    rows = checkpoints(task, model)
+    if not rows:
+        wanted = " ".join(filter(None, [model, task]))
+        st.warning(f"No {wanted} checkpoint found in {CHECKPOINT_FOLDER}.")
+        return None
+    names = [row["name"] for row in rows]
+    name = st.selectbox(label, names, key=key, bind="query-params")
+    return load(CHECKPOINT_FOLDER / f"{name}.keras")
+
+
+def length_input(prefix=""):
+    """Widgets for a length-task sequence: L (slider and box) and a seed, or
+    an uploaded CSV. Returns an Example, or None after showing an error."""
+    key = f"{prefix}L"
+
+    def from_slider():
+        st.session_state[key] = st.session_state[f"{key}_slider"]
+
+    def from_box():
+        st.session_state[f"{key}_slider"] = st.session_state[key]
+
+    slider_column, box_column, seed_column = st.columns([4, 1, 1])
+    length = box_column.number_input(
+        "L",
+        0,
+        tasks.LENGTH_MAX,
+        value=600,
+        key=key,
+        on_change=from_box,
+        bind="query-params",
+    )
+    st.session_state.setdefault(f"{key}_slider", length)
+    slider_column.slider(
+        "Sequence length L",
+        0,
+        tasks.LENGTH_MAX,
+        key=f"{key}_slider",
+        on_change=from_slider,
+    )
+    seed = seed_column.number_input(
+        "Seed", 0, 2**31 - 1, value=0, key=f"{prefix}seed", bind="query-params"
+    )
+    upload = st.file_uploader(
+        "…or upload a CSV of values (one number a row, at most 1000 rows)",
+        type=["csv", "txt"],
+        key=f"{prefix}upload",
+    )
+    try:
+        if upload is not None:
+            values = tasks.read_values_csv(upload.getvalue(), UPLOAD_MAX_BYTES)
+            return tasks.length_example(None, values=values)
+        return tasks.length_example(length, seed=seed)
+    except ValueError as error:
+        st.error(str(error))
+        return None
+
+
+def adding_input(default_length, prefix=""):
+    """Widgets for an adding-task sequence: T, two markers, and the values
+    (seeded random, or the two marked values typed). Returns an Example, or
+    None after showing an error."""
+    columns = st.columns(4)
+    length = columns[0].number_input(
+        f"Length T (2 to {ADDING_APP_MAX_LENGTH})",
+        value=int(default_length),
+        step=1,
+        key=f"{prefix}T",
+        bind="query-params",
+    )
+    first = columns[1].number_input(
+        "First marker", value=10, step=1, key=f"{prefix}m1", bind="query-params"
+    )
+    second = columns[2].number_input(
+        "Second marker", value=60, step=1, key=f"{prefix}m2", bind="query-params"
+    )
+    seed = columns[3].number_input(
+        "Seed", 0, 2**31 - 1, value=0, key=f"{prefix}seed", bind="query-params"
+    )
+    typed = st.toggle("Type the two marked values", key=f"{prefix}typed")
+    marked_values = None
+    if typed:
+        left, right = st.columns(2)
+        marked_values = (
+            left.number_input("First marked value", 0.0, 1.0, 0.5, key=f"{prefix}v1"),
+            right.number_input("Second marked value", 0.0, 1.0, 0.5, key=f"{prefix}v2"),
+        )
+    if not tasks.ADDING_MIN_LENGTH <= length <= ADDING_APP_MAX_LENGTH:
+        st.error(
+            f"Length T must be between {tasks.ADDING_MIN_LENGTH} and "
+            f"{ADDING_APP_MAX_LENGTH}; got {length}."
+        )
+        return None
+    try:
+        return tasks.adding_example(
+            length, (first, second), seed=seed, marked_values=marked_values
+        )
+    except ValueError as error:
+        st.error(str(error))
+        return None
+
+
+def marker_note(example):
+    if example.markers:
+        return f"markers at steps {example.markers[0]} and {example.markers[1]}"
+    return ""
+
+
+def stride_for(steps, max_rows=2000):
+    """Every how many steps a heatmap shows so it stays under `max_rows`."""
+    return max(1, int(np.ceil(steps / max_rows)))
