@@ -2,6 +2,7 @@
 widgets that choose a checkpoint and an input. Widgets here hold their value
 in the URL (`bind="query-params"`), so a view can be shared and reopened."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,10 @@ import tensorflow as tf
 from rwa import tasks
 from rwa.checkpoint import CheckpointError, find_checkpoints, load_checkpoint
 
-CHECKPOINT_FOLDER = Path(__file__).parent / "checkpoints"
+# The folder the app lists; RWA_LAB_CHECKPOINTS points it elsewhere.
+CHECKPOINT_FOLDER = Path(
+    os.environ.get("RWA_LAB_CHECKPOINTS", Path(__file__).parent / "checkpoints")
+)
 PAGES = {
     "app.py": "Home",
     "pages/1_Sequence_length.py": "Sequence length",
@@ -154,10 +158,18 @@ def adding_input(default_length, prefix=""):
         bind="query-params",
     )
     first = columns[1].number_input(
-        "First marker", value=10, step=1, key=f"{prefix}m1", bind="query-params"
+        "First marker",
+        value=int(default_length) // 10,
+        step=1,
+        key=f"{prefix}m1",
+        bind="query-params",
     )
     second = columns[2].number_input(
-        "Second marker", value=60, step=1, key=f"{prefix}m2", bind="query-params"
+        "Second marker",
+        value=int(default_length) * 6 // 10,
+        step=1,
+        key=f"{prefix}m2",
+        bind="query-params",
     )
     seed = columns[3].number_input(
         "Seed", 0, 2**31 - 1, value=0, key=f"{prefix}seed", bind="query-params"

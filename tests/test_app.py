@@ -1,0 +1,174 @@
+"""Every page of the app, run by Streamlit's AppTest on tiny checkpoints."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import rwa
+from rwa import analysis, tasks
+
+ROOT = Path(__file__).parent.parent
+PAGES = [
+    "app.py",
+    "pages/1_Sequence_length.py",
+    "pages/2_Adding_problem.py",
+    "pages/3_RWA_attention.py",
+]
+
+
+@pytest.fixture
+def folder(tiny_checkpoints, tmp_path, monkeypatch):
+    """A checkpoint folder holding the tiny checkpoints, for the app to list."""
+    for source in tiny_checkpoints.values():
+        for suffix in (".keras", ".json", ".csv"):
+            shutil.copy(source.with_suffix(suffix), tmp_path)
+    monkeypatch.setenv("RWA_LAB_CHECKPOINTS", str(tmp_path))
+    import ui
+
+    monkeypatch.setattr(ui, "CHECKPOINT_FOLDER", tmp_path)
+    return tmp_path
+
+
+def run_page(page, query=None):
+    app = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    app.query_params.update(query or {})
+    return app.run()
+
+
+def metrics(app):
+    return {metric.label: metric.value for metric in app.metric}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_with_defaults(folder, page):
+    app = run_page(page)
+    assert not app.exception
+    assert not app.error
+
+
+def test_home_lists_checkpoints_and_device(folder):
+    app = run_page("app.py")
+    table = app.dataframe[0].value
+    assert set(table["name"]) == {
+        "rwa_adding",
+        "rwa_length",
+        "lstm_adding",
+        "lstm_length",
+    }
+    assert len(app.latex) == 3
+    assert any("Inference runs on CPU" in caption.value for caption in app.caption)
+
+
+def test_length_page_numbers_follow_the_input(folder):
+    app = run_page("pages/1_Sequence_length.py", {"model": "rwa_length", "L": "420"})
+    ckpt = rwa.load_checkpoint(folder / "rwa_length.keras")
+    expected = ckpt.predict(tasks.length_example(420, seed=0).values[None])[0]
+    assert metrics(app)["P(L > 500)"] == f"{expected:.4f}"
+    assert "L = 420" in metrics(app)
+    assert app.slider(key="L_slider").value == 420
+
+    app.number_input(key="L").set_value(700).run()
+    assert "L = 700" in metrics(app)
+    assert app.slider(key="L_slider").value == 700
+    app.slider(key="L_slider").set_value(0).run()
+    assert not app.exception and "L = 0" in metrics(app)
+    assert app.info
+
+
+def test_length_page_upload(folder):
+    app = run_page("pages/1_Sequence_length.py")
+    app.file_uploader[0].upload("values.csv", b"value\n0.5\n-1\n2\n").run()
+    assert "L = 3" in metrics(app)
+    app.file_uploader[0].upload("bad.csv", b"1,2\n3,4\n").run()
+    assert not app.exception
+    assert "one column" in app.error[0].value
+    app.file_uploader[0].upload("big.csv", b"1\n" * 1001).run()
+    assert "between 0 and 1000" in app.error[0].value
+
+
+def test_boundary_probe(folder):
+    app = run_page("pages/1_Sequence_length.py", {"model": "rwa_length"})
+    app.number_input(key="low").set_value(490)
+    app.number_input(key="high").set_value(510)
+    app.number_input(key="every").set_value(10)
+    app.button[0].click().run()
+    assert not app.exception
+    sweep = app.dataframe[0].value
+    assert sweep["length"].tolist() == [490, 500, 510]
+    app.number_input(key="high").set_value(490)
+    app.button[0].click().run()
+    assert "at least two lengths" in app.error[0].value
+
+
+def test_adding_page_numbers_and_bad_markers(folder):
+    query = {"model": "rwa_adding", "T": "30", "m1": "3", "m2": "20", "seed": "4"}
+    app = run_page("pages/2_Adding_problem.py", query)
+    example = tasks.adding_example(30, (3, 20), seed=4)
+    ckpt = rwa.load_checkpoint(folder / "rwa_adding.keras")
+    prediction = ckpt.predict(example.values[None])[0]
+    shown = metrics(app)
+    assert shown["True sum"] == f"{example.target:.4f}"
+    assert shown["Predicted sum"] == f"{prediction:.4f}"
+    assert len(app.dataframe) == 2  # units moved most at each marker
+
+    app.number_input(key="m2").set_value(3).run()
+    assert "different" in app.error[0].value and not app.exception
+    app.number_input(key="m2").set_value(30).run()
+    assert "markers[1]" in app.error[0].value
+    app.number_input(key="T").set_value(1).run()
+    assert "between 2 and 5000" in app.error[0].value
+    app.number_input(key="T").set_value(5000)
+    app.number_input(key="m2").set_value(4999).run()
+    assert not app.error and not app.exception
+
+
+def test_adding_page_typed_values(folder):
+    app = run_page("pages/2_Adding_problem.py", {"T": "20", "m1": "1", "m2": "2"})
+    app.toggle[0].set_value(True).run()
+    app.number_input(key="v1").set_value(0.25)
+    app.number_input(key="v2").set_value(1.0).run()
+    assert metrics(app)["True sum"] == "1.2500"
+
+
+def test_attention_page_says_peak_only_when_it_is_one(folder):
+    query = {"model": "rwa_adding", "att_T": "40", "att_m1": "5", "att_m2": "30"}
+    app = run_page("pages/3_RWA_attention.py", query)
+    assert not app.exception
+    ckpt = rwa.load_checkpoint(folder / "rwa_adding.keras")
+    trace = ckpt.trace(tasks.adding_example(40, (5, 30)).values[None])
+    weights = analysis.attention_weights(trace["a"][0], trace["m"][0], trace["d"][0])
+    peaks = sorted(analysis.top_steps(weights.mean(axis=1), 2)) == [5, 30]
+    assert bool(app.success) == peaks
+    np.testing.assert_allclose(weights.sum(axis=0), 1.0, rtol=1e-6)
+
+
+def test_attention_page_lists_only_rwa(folder):
+    app = run_page("pages/3_RWA_attention.py")
+    assert set(app.selectbox(key="model").options) == {"rwa_adding", "rwa_length"}
+
+
+def test_missing_and_corrupt_checkpoints(folder):
+    (folder / "rwa_adding.keras").write_bytes(b"not a model")
+    (folder / "lstm_adding.json").unlink()
+    app = run_page("app.py")
+    assert not app.exception
+    assert any("lstm_adding.json" in error.value for error in app.error)
+    app = run_page("pages/2_Adding_problem.py", {"model": "rwa_adding"})
+    assert not app.exception
+    assert "rwa_adding.keras" in app.error[0].value
+    app = run_page("pages/1_Sequence_length.py")
+    assert not app.exception and not app.error
+
+
+def test_empty_folder(tmp_path, monkeypatch):
+    import ui
+
+    monkeypatch.setattr(ui, "CHECKPOINT_FOLDER", tmp_path)
+    monkeypatch.setenv("RWA_LAB_CHECKPOINTS", str(tmp_path))
+    for page in PAGES:
+        app = run_page(page)
+        assert not app.exception
+        assert app.warning
