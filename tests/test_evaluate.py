@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+import rwa
+from rwa import evaluate
+
+
+def test_adding_report(tiny_checkpoints, tmp_path):
+    out = tmp_path / "report.json"
+    path = tiny_checkpoints["rwa", "adding"]
+    report = evaluate.main(["--checkpoint", str(path), "--n", "300", "--out", str(out)])
+    assert json.loads(out.read_text()) == report
+    assert report["length"] == 12 and report["n"] == 300
+    assert report["trivial_mse"] == pytest.approx(1 / 6, abs=0.03)
+    assert 0 < report["mse"] < 1
+
+
+def test_adding_at_another_length_gets_its_own_file(tiny_checkpoints, tmp_path):
+    ckpt = rwa.load_checkpoint(tiny_checkpoints["lstm", "adding"])
+    report = evaluate.evaluate(ckpt, n=50, length=40, progress=False)
+    assert report["length"] == 40 and report["trained_length"] == 12
+    assert evaluate.default_out(ckpt, 40).name == "lstm_adding.eval-T40.json"
+    assert evaluate.default_out(ckpt, None).name == "lstm_adding.eval.json"
+
+
+def test_length_report(tiny_checkpoints):
+    ckpt = rwa.load_checkpoint(tiny_checkpoints["rwa", "length"])
+    report = evaluate.evaluate(ckpt, n=200, progress=False)
+    buckets = report["accuracy_by_length"]
+    assert sum(row["count"] for row in buckets) == 200
+    assert 0 <= report["accuracy"] <= 1
+    assert report["errors"] == round((1 - report["accuracy"]) * 200)
+    assert report["errors_with_margin_25"] <= report["errors"]
+    text = evaluate.format_report(report)
+    assert "accuracy" in text and "500-549" in text
+    with pytest.raises(ValueError, match="adding task only"):
+        evaluate.evaluate(ckpt, n=10, length=100)
+
+
+def test_fresh_examples_differ_from_validation(tiny_checkpoints):
+    from rwa.tasks import TEST_STREAM, held_out_set
+
+    test = held_out_set("adding", 0, 10, 12, stream=TEST_STREAM)
+    validation = held_out_set("adding", 0, 10, 12)
+    assert not np.array_equal(test.values, validation.values)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--checkpoint", "nowhere.keras"], "nowhere.keras: file not found"),
+        (["--checkpoint", "x.keras", "--n", "0"], "--n must be positive"),
+        (["--checkpoint", "x.keras", "--length", "1"], "--length must be between"),
+    ],
+)
+def test_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nowhere.json").write_text('{"task": "adding", "model": "rwa"}')
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(argv)
+    assert message in str(exit_info.value) + capsys.readouterr().err

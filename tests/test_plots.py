@@ -1,0 +1,31 @@
+import numpy as np
+import pandas as pd
+
+from rwa import plots
+
+
+def test_state_heatmap():
+    h = np.random.default_rng(0).normal(size=(30, 7))
+    figure = plots.state_heatmap(h, markers=(3, 20), steps=np.arange(0, 60, 2))
+    heatmap = figure.data[0]
+    assert np.asarray(heatmap.z).shape == (30, 7)
+    assert heatmap.zmid == 0
+    assert list(heatmap.y[:3]) == [0, 2, 4]
+    assert "step %{y}" in heatmap.hovertemplate and "unit %{x}" in heatmap.hovertemplate
+    assert [shape.y0 for shape in figure.layout.shapes] == [3, 20]
+    assert figure.layout.yaxis.autorange == "reversed"
+
+
+def test_step_line_and_probe():
+    figure = plots.step_line([0, 1, 2], "t", "y", markers=(1,), log_y=True)
+    assert list(figure.data[0].y) == [0, 1, 2]
+    assert figure.layout.yaxis.type == "log"
+    assert [shape.x0 for shape in figure.layout.shapes] == [1]
+
+    sweep = pd.DataFrame(
+        {"length": [490, 500, 510], "mean": [0.1, 0.4, 0.9], "std": [0.1] * 3,
+         "accuracy": [1.0, 0.9, 1.0]}
+    )  # fmt: skip
+    figure = plots.boundary_probe(sweep, crossing=502.0)
+    assert len(figure.data) == 3
+    assert any(shape.x0 == 502.0 for shape in figure.layout.shapes)
