@@ -1,4 +1,7 @@
-"""RWA Lab: look inside Recurrent Weighted Average and LSTM models."""
+"""RWA Lab's home page: what RWA is, the checkpoints, the pages.
+
+streamlit run app.py
+"""
 
 import pandas as pd
 import streamlit as st
@@ -33,8 +36,8 @@ st.caption(
 )
 
 st.subheader("Pages")
-for page, label in list(ui.PAGES.items())[1:]:
-    st.page_link(page, label=label)
+for path, title in ui.PAGES[1:]:
+    st.page_link(path, label=title)
 
 st.subheader("Checkpoints")
 rows = find_checkpoints(ui.CHECKPOINT_FOLDER)

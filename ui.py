@@ -16,20 +16,24 @@ from rwa.checkpoint import CheckpointError, find_checkpoints, load_checkpoint
 CHECKPOINT_FOLDER = Path(
     os.environ.get("RWA_LAB_CHECKPOINTS", Path(__file__).parent / "checkpoints")
 )
-PAGES = {
-    "app.py": "Home",
-    "pages/1_Sequence_length.py": "Sequence length",
-    "pages/2_Adding_problem.py": "Adding problem",
-    "pages/3_RWA_attention.py": "RWA attention",
-}
+# (script, title) of every page, for the sidebar.
+PAGES = [
+    ("app.py", "Home"),
+    ("pages/1_Sequence_length.py", "Sequence length"),
+    ("pages/2_Adding_problem.py", "Adding problem"),
+    ("pages/3_RWA_attention.py", "RWA attention"),
+]
 ADDING_APP_MAX_LENGTH = 5000
 UPLOAD_MAX_BYTES = 1_000_000
 
 
 def setup_page(title):
-    """Page config and the shared sidebar; call first on every page."""
+    """Page config and the shared sidebar; every page calls it first."""
     st.set_page_config(page_title=f"{title} · RWA Lab", layout="wide")
     with st.sidebar:
+        for path, label in PAGES:
+            st.page_link(path, label=label)
+        st.divider()
         st.caption(f"Inference on **{device_name()}**")
 
 
