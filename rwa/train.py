@@ -62,7 +62,7 @@ def parse_args(argv):
         prog="python -m rwa.train", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--task", choices=TASKS, required=True)
-    parser.add_argument("--model", choices=MODEL_KINDS, required=True)
+    parser.add_argument("--model", choices=MODEL_KINDS, default="rwa")
     parser.add_argument(
         "--length",
         type=int,
@@ -73,7 +73,7 @@ def parse_args(argv):
     parser.add_argument(
         "--out",
         type=Path,
-        help="checkpoint path without suffix (default checkpoints/MODEL_TASK)",
+        help="checkpoint path without suffix (default runs/MODEL_TASK[_T])",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=100)
@@ -86,7 +86,9 @@ def parse_args(argv):
         help="start from the weights of this .keras checkpoint (fine-tuning)",
     )
     parser.add_argument(
-        "--logdir", type=Path, help="TensorBoard folder (default runs/NAME)"
+        "--logdir",
+        type=Path,
+        help="TensorBoard folder (default runs/tensorboard/NAME)",
     )
     parser.add_argument(
         "--no-jit", action="store_true", help="do not compile steps with XLA"
@@ -118,10 +120,10 @@ def parse_args(argv):
         )
     if args.out is None:
         suffix = "" if args.task == "length" else f"_{args.length}"
-        args.out = Path("checkpoints") / f"{args.model}_{args.task}{suffix}"
+        args.out = Path("runs") / f"{args.model}_{args.task}{suffix}"
     args.out = args.out.with_suffix("") if args.out.suffix == ".keras" else args.out
     if args.logdir is None:
-        args.logdir = Path("runs") / args.out.name
+        args.logdir = Path("runs") / "tensorboard" / args.out.name
     return args
 
 
@@ -255,6 +257,8 @@ def main(argv=None):
         history_path(args.out), args.task, history, wall_seconds
     )
     callbacks = [
+        # The progress bar first, so each epoch's bar ends before our line.
+        keras.callbacks.ProgbarLogger(),
         history_writer,
         CheckpointWriter(args.out, metadata, history_writer),
         keras.callbacks.TensorBoard(log_dir=str(args.logdir)),
