@@ -134,9 +134,10 @@ def run_fields(args):
 class HistoryWriter(keras.callbacks.Callback):
     """After each evaluation: one row in the history CSV, one printed line."""
 
-    def __init__(self, path, task, history, wall_seconds):
+    def __init__(self, path, task, history, wall_seconds, verbose=1):
         super().__init__()
         self.path = path
+        self.verbose = verbose
         self.metric = METRIC_NAMES[task]
         self.history = history
         self.wall_seconds = wall_seconds
@@ -156,6 +157,8 @@ class HistoryWriter(keras.callbacks.Callback):
         self.history = pd.concat([self.history, pd.DataFrame([row])], ignore_index=True)
         with atomic_path(self.path) as temporary:
             self.history.to_csv(temporary, index=False)
+        if not self.verbose:
+            return
         print(
             f"step {row['step']}: loss {row['loss']:.4f}, val_loss "
             f"{row['val_loss']:.4f}, val_{self.metric} {row['val_metric']:.4f} "
@@ -254,7 +257,7 @@ def main(argv=None):
     validation = held_out_set(args.task, args.seed, args.val_size, args.length)
     wall_seconds = float(history["wall_seconds"].iloc[-1]) if len(history) else 0.0
     history_writer = HistoryWriter(
-        history_path(args.out), args.task, history, wall_seconds
+        history_path(args.out), args.task, history, wall_seconds, args.verbose
     )
     callbacks = [
         # The progress bar first, so each epoch's bar ends before our line.

@@ -33,7 +33,10 @@ def folder(tiny_checkpoints, tmp_path, monkeypatch):
 
 
 def run_page(page, query=None):
-    app = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    """Runs `page` the way `streamlit run app.py` serves it."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if page != "app.py":
+        app.switch_page(page)
     app.query_params.update(query or {})
     return app.run()
 
