@@ -14,6 +14,7 @@ Shape letters: B batch, T timesteps, F features, U units.
 """
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -125,13 +126,24 @@ def load_checkpoint(path):
     return Checkpoint(Path(path), model, metadata)
 
 
-def _recurrent_layer(model):
+def _recurrent_layers(model):
     layers = [
         layer for layer in model.layers if isinstance(layer, (RWA, keras.layers.LSTM))
     ]
     if not layers:
         raise CheckpointError(f"{model.name}: the model has no recurrent layer")
-    return layers[0]
+    return layers
+
+
+def _returning_sequences(layer):
+    """`layer`, or a copy sharing its trained weights that returns every
+    step. An RWA traces itself, so it needs no copy."""
+    if isinstance(layer, RWA) or layer.return_sequences:
+        return layer
+    copy = type(layer).from_config({**layer.get_config(), "return_sequences": True})
+    copy.build((None, None, layer.cell.kernel.shape[0]))
+    copy.set_weights(layer.get_weights())
+    return copy
 
 
 class Checkpoint:
@@ -140,9 +152,10 @@ class Checkpoint:
     Attributes:
         path: the `.keras` file.
         task: `"length"` or `"adding"`.
-        model_kind: `"rwa"` or `"lstm"`.
+        model_kind: one of `rwa.models.MODEL_KINDS`.
         metadata: the JSON written beside the model.
         model: the Keras model.
+        layers: the number of recurrent layers (2 for stacked RWA).
     """
 
     def __init__(self, path, model, metadata):
@@ -152,8 +165,9 @@ class Checkpoint:
         self.task = metadata["task"]
         self.model_kind = metadata["model"]
         self.features = FEATURES[self.task]
-        self._recurrent = _recurrent_layer(model)
-        self._trace_layer = self._make_trace_layer()
+        self._recurrent = _recurrent_layers(model)
+        self._tracers = [_returning_sequences(layer) for layer in self._recurrent]
+        self.layers = len(self._recurrent)
         # One lock per checkpoint: Keras layers are not documented as safe to
         # call from several threads, and Streamlit serves each session in one.
         self._lock = threading.Lock()
@@ -161,33 +175,25 @@ class Checkpoint:
             tf.TensorSpec((None, None, self.features), tf.float32),
             tf.TensorSpec((None,), tf.int32),
         ]
-        self._predict = tf.function(
-            self._predict_graph, input_signature=signature, jit_compile=False
-        )
-        self._trace = tf.function(
-            self._trace_graph, input_signature=signature, jit_compile=False
-        )
+        self._predict = tf.function(self._predict_graph, input_signature=signature)
+        # One graph per recurrent layer, each traced once for any (B, T).
+        self._trace = [
+            tf.function(
+                functools.partial(self._trace_graph, layer=layer),
+                input_signature=signature,
+            )
+            for layer in range(self.layers)
+        ]
 
     @property
     def units(self):
-        return self._recurrent.units
+        return self._recurrent[0].units
 
     def __repr__(self):
         return (
             f"Checkpoint({str(self.path)!r}, task={self.task!r}, "
             f"model_kind={self.model_kind!r})"
         )
-
-    def _make_trace_layer(self):
-        """An LSTM that returns every step, sharing the trained weights; an
-        RWA traces itself."""
-        if isinstance(self._recurrent, RWA):
-            return None
-        config = {**self._recurrent.get_config(), "return_sequences": True}
-        layer = type(self._recurrent).from_config(config)
-        layer.build((None, None, self.features))
-        layer.set_weights(self._recurrent.get_weights())
-        return layer
 
     def _check(self, x, lengths):
         x = np.asarray(x, dtype=np.float32)
@@ -218,12 +224,22 @@ class Checkpoint:
     def _predict_graph(self, x, lengths):
         return self.model({"values": x, "lengths": lengths})[:, 0]
 
-    def _trace_graph(self, x, lengths):
+    def _trace_graph(self, x, lengths, layer):
         steps = tf.shape(x)[1]
         mask = tf.range(steps)[None, :] < lengths[:, None]
-        if self._trace_layer is not None:
-            return {"h": self._trace_layer(x, mask=mask)}
-        return self._recurrent.trace(x, mask=mask)
+        sequence = x
+        for below in self._recurrent[:layer]:  # (B, T, U) into the next layer
+            sequence = below(sequence, mask=mask)
+        tracer = self._tracers[layer]
+        trace = (
+            tracer.trace(sequence, mask=mask)
+            if isinstance(tracer, RWA)
+            else {"h": tracer(sequence, mask=mask)}
+        )
+        if self.model_kind == "lstm-attention":
+            pooling = self.model.get_layer("attention")
+            trace["attention"] = pooling.weights_over_time(trace["h"], mask)
+        return trace
 
     def predict(self, x, lengths=None):
         """The model's answer for each sequence.
@@ -240,17 +256,27 @@ class Checkpoint:
         with self._lock:
             return self._predict(x, lengths).numpy()
 
-    def trace(self, x, lengths=None):
+    def trace(self, x, lengths=None, layer=0):
         """The recurrent state at every step.
+
+        Args:
+            x, lengths: as in `predict`.
+            layer: which recurrent layer, from 0 (only stacked RWA has 2).
 
         Returns:
             dict of `(B, T, U)` float32 arrays: `"h"` for every model; for RWA
-            also `"a"`, `"n"`, `"d"` and `"m"` (see `RWA.trace`).
+            layers also `"a"`, `"n"`, `"d"` and `"m"` (see `RWA.trace`); for
+            `lstm-attention` also `"attention"` `(B, T)`, the pooling weights.
         """
+        if layer not in range(self.layers):
+            raise ValueError(
+                f"Argument `layer` must be in [0, {self.layers - 1}] for this "
+                f"{self.model_kind} model. Received: layer={layer!r}"
+            )
         steps = np.shape(x)[1] if np.ndim(x) == 3 else None
         x, lengths = self._check(x, lengths)
         with self._lock:
-            trace = self._trace(x, lengths)
+            trace = self._trace[layer](x, lengths)
         return {name: value.numpy()[:, :steps] for name, value in trace.items()}
 
 
