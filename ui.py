@@ -22,6 +22,8 @@ PAGES = [
     ("pages/1_Sequence_length.py", "Sequence length"),
     ("pages/2_Adding_problem.py", "Adding problem"),
     ("pages/3_RWA_attention.py", "RWA attention"),
+    ("pages/4_Training_curves.py", "Training curves"),
+    ("pages/5_Compare.py", "Compare"),
 ]
 ADDING_APP_MAX_LENGTH = 5000
 UPLOAD_MAX_BYTES = 1_000_000
@@ -48,13 +50,15 @@ def device_name():
 
 
 def checkpoints(task=None, model=None):
-    """Loadable-looking checkpoints (metadata readable), optionally filtered."""
+    """Loadable-looking checkpoints (metadata readable), optionally filtered
+    by task and by model kind (one kind or a tuple of kinds)."""
+    kinds = (model,) if isinstance(model, str) else model
     return [
         row
         for row in find_checkpoints(CHECKPOINT_FOLDER)
         if row["error"] is None
         and task in (None, row["task"])
-        and model in (None, row["model"])
+        and (kinds is None or row["model"] in kinds)
     ]
 
 
@@ -74,31 +78,45 @@ def load(path):
 
 
 @st.cache_data(max_entries=32, show_spinner="Running the model…")
-def run_model(path, modified, values):
-    """Prediction and trace of one sequence `values` (T, F)."""
+def run_model(path, modified, values, layer):
+    """Prediction and trace (of recurrent layer `layer`) of one sequence
+    `values` (T, F)."""
     ckpt = _load(path, modified)
     x = values[None]
     return float(ckpt.predict(x)[0]), {
-        name: array[0] for name, array in ckpt.trace(x).items()
+        name: array[0] for name, array in ckpt.trace(x, layer=layer).items()
     }
 
 
-def run(ckpt, example):
+def run(ckpt, example, layer=0):
     """`(prediction, trace)` for one example, cached per input."""
     path = str(ckpt.path)
-    return run_model(path, Path(path).stat().st_mtime, example.values)
+    return run_model(path, Path(path).stat().st_mtime, example.values, layer)
 
 
-def choose_checkpoint(task=None, model=None, key="model", label="Model"):
+def choose_layer(ckpt, key="layer"):
+    """Which recurrent layer's state to show: a select box for models with
+    more than one (stacked RWA), else 0."""
+    if ckpt.layers == 1:
+        return 0
+    options = list(range(ckpt.layers))
+    return st.selectbox(
+        "Layer", options, format_func=lambda i: f"RWA layer {i + 1}", key=key
+    )
+
+
+def choose_checkpoint(task=None, model=None, key="model", label="Model", index=0):
     """A select box of checkpoints; the loaded Checkpoint, or None (with a
     message on the page) when there is none or it fails to load."""
     rows = checkpoints(task, model)
     if not rows:
-        wanted = " ".join(filter(None, [model, task]))
+        kinds = model if isinstance(model, (str, type(None))) else "/".join(model)
+        wanted = " ".join(filter(None, [kinds, task]))
         st.warning(f"No {wanted} checkpoint found in {CHECKPOINT_FOLDER}.")
         return None
     names = [row["name"] for row in rows]
-    name = st.selectbox(label, names, key=key, bind="query-params")
+    index = min(index, len(names) - 1)
+    name = st.selectbox(label, names, index=index, key=key, bind="query-params")
     return load(CHECKPOINT_FOLDER / f"{name}.keras")
 
 

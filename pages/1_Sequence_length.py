@@ -13,11 +13,12 @@ st.caption("Is the sequence longer than 500 steps? Pick L and watch the state.")
 ckpt = ui.choose_checkpoint(task="length")
 if ckpt is None:
     st.stop()
+layer = ui.choose_layer(ckpt)
 example = ui.length_input()
 if example is None:
     st.stop()
 
-probability, trace = ui.run(ckpt, example)
+probability, trace = ui.run(ckpt, example, layer)
 verdict = probability > 0.5
 right = verdict == bool(example.target)
 columns = st.columns(3)

@@ -16,11 +16,12 @@ st.caption(
 ckpt = ui.choose_checkpoint(task="adding")
 if ckpt is None:
     st.stop()
+layer = ui.choose_layer(ckpt)
 example = ui.adding_input(default_length=ckpt.metadata.get("length", 100))
 if example is None:
     st.stop()
 
-prediction, trace = ui.run(ckpt, example)
+prediction, trace = ui.run(ckpt, example, layer)
 trained = ckpt.metadata.get("length")
 columns = st.columns(3)
 columns[0].metric("Predicted sum", f"{prediction:.4f}")

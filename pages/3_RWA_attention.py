@@ -14,9 +14,10 @@ st.caption(
     "the last step, for every unit."
 )
 
-ckpt = ui.choose_checkpoint(model="rwa")
+ckpt = ui.choose_checkpoint(model=("rwa", "stacked-rwa"))
 if ckpt is None:
     st.stop()
+layer = ui.choose_layer(ckpt)
 if ckpt.task == "length":
     example = ui.length_input(prefix="att_")
 else:
@@ -27,7 +28,7 @@ if example.length == 0:
     st.info("An empty sequence has no steps to weigh.")
     st.stop()
 
-_, trace = ui.run(ckpt, example)
+_, trace = ui.run(ckpt, example, layer)
 weights = analysis.attention_weights(trace["a"], trace["m"], trace["d"])
 mean = weights.mean(axis=1)
 stride = ui.stride_for(example.length)

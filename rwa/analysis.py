@@ -11,8 +11,10 @@ from rwa.tasks import LENGTH_THRESHOLD
 
 # When a run counts as having learned its task ([1], figures 2-4).
 THRESHOLDS = {"length": ("val_metric", ">=", 0.99), "adding": ("val_metric", "<", 0.01)}
-# Always answering 1.0 (the mean sum) on the adding task.
+# Always answering 1.0 (the mean sum) on the adding task; its expected MSE is
+# the variance of a sum of two U(0, 1) values, 2 / 12.
 TRIVIAL_ADDING_PREDICTION = 1.0
+TRIVIAL_ADDING_MSE = 1 / 6
 
 
 def steps_to_threshold(history, task):

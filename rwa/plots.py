@@ -121,3 +121,63 @@ def boundary_probe(sweep, crossing=None, height=420):
     figure.update_xaxes(title="sequence length L")
     figure.update_yaxes(title="P(L > 500), accuracy", range=[-0.05, 1.05])
     return _layout(figure, "Boundary probe", height)
+
+
+# Colours by model kind: reds for the RWA family, blues for the LSTM family.
+KIND_COLORS = {
+    "rwa": RWA_COLOR,
+    "stacked-rwa": "#ff7f0e",
+    "lstm": LSTM_COLOR,
+    "lstm-attention": "#17becf",
+}
+
+
+def learning_curves(histories, task, baseline, height=480):
+    """Validation metric against step, one line per checkpoint, with the
+    step where each first passed the task's threshold marked.
+
+    Args:
+        histories: list of `(name, kind, history DataFrame, threshold step or
+            None)`.
+        task: "length" (accuracy, linear axis) or "adding" (MSE, log axis).
+        baseline: the trivial model's value, drawn as a dashed line.
+    """
+    figure = go.Figure()
+    for name, kind, history, reached in histories:
+        color = KIND_COLORS.get(kind, "gray")
+        figure.add_trace(
+            go.Scatter(
+                x=history["step"],
+                y=history["val_metric"],
+                mode="lines",
+                name=name,
+                line=dict(color=color),
+                hovertemplate=name + "<br>step %{x}<br>%{y:.4g}<extra></extra>",
+            )
+        )
+        if reached is not None:
+            value = history.loc[history["step"] == reached, "val_metric"].iloc[0]
+            figure.add_trace(
+                go.Scatter(
+                    x=[reached],
+                    y=[value],
+                    mode="markers",
+                    marker=dict(color=color, size=11, symbol="star"),
+                    name=f"{name} reaches threshold at {reached}",
+                    showlegend=False,
+                    hovertemplate=f"{name} passes the threshold at step {reached}"
+                    "<extra></extra>",
+                )
+            )
+    label = "always 0.5 (chance)" if task == "length" else "always 1.0 (MSE 1/6)"
+    figure.add_hline(
+        y=baseline,
+        line=dict(color="gray", dash="dash"),
+        annotation_text=label,
+    )
+    figure.update_xaxes(title="training step (batch of 100)")
+    if task == "length":
+        figure.update_yaxes(title="validation accuracy")
+    else:
+        figure.update_yaxes(title="validation MSE", type="log")
+    return _layout(figure, f"{task.capitalize()} task", height)

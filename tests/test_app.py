@@ -16,6 +16,8 @@ PAGES = [
     "pages/1_Sequence_length.py",
     "pages/2_Adding_problem.py",
     "pages/3_RWA_attention.py",
+    "pages/4_Training_curves.py",
+    "pages/5_Compare.py",
 ]
 
 
@@ -175,3 +177,53 @@ def test_empty_folder(tmp_path, monkeypatch):
         app = run_page(page)
         assert not app.exception
         assert app.warning
+
+
+def test_training_curves_page(folder):
+    app = run_page("pages/4_Training_curves.py")
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert set(table["checkpoint"]) == {
+        "rwa_adding",
+        "rwa_length",
+        "lstm_adding",
+        "lstm_length",
+    }
+    assert (table.loc[table["checkpoint"] == "rwa_adding", "steps trained"] == 20).all()
+
+
+def test_compare_page(folder):
+    query = {"task": "adding", "a": "rwa_adding", "b": "lstm_adding", "cmp_T": "12"}
+    app = run_page("pages/5_Compare.py", query | {"cmp_m1": "2", "cmp_m2": "9"})
+    assert not app.exception and not app.error
+    example = tasks.adding_example(12, (2, 9))
+    shown = metrics(app)
+    for name in ("rwa_adding", "lstm_adding"):
+        ckpt = rwa.load_checkpoint(folder / f"{name}.keras")
+        expected = ckpt.predict(example.values[None])[0]
+        assert shown[f"Predicted sum · {name}"] == f"{expected:.4f}"
+
+    app.radio(key="task").set_value("length").run()
+    assert not app.exception
+    assert len(app.metric) == 2
+
+
+def test_compare_page_needs_two_checkpoints(folder):
+    (folder / "lstm_length.keras").unlink()
+    app = run_page("pages/5_Compare.py", {"task": "length"})
+    assert not app.exception
+    assert "needs two length checkpoints" in app.warning[0].value
+
+
+def test_stacked_rwa_layer_choice(folder):
+    from conftest import train_tiny
+
+    out = folder / "stacked_rwa_adding"
+    train_tiny(out, model="stacked-rwa", steps=2, eval_every=2)
+    query = {"model": "stacked_rwa_adding", "T": "12", "m1": "1", "m2": "5"}
+    app = run_page("pages/2_Adding_problem.py", query)
+    assert not app.exception
+    app.selectbox(key="layer").set_value(1).run()
+    assert not app.exception and not app.error
+    app = run_page("pages/3_RWA_attention.py", {"model": "stacked_rwa_adding"})
+    assert not app.exception

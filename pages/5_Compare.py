@@ -1,0 +1,76 @@
+"""Compare: one input through two checkpoints, side by side."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from rwa import analysis, plots
+
+ui.setup_page("Compare")
+st.title("Compare two models")
+st.caption(
+    "The same input through two checkpoints of one task: their answers, their "
+    "states on the same time axis, and how far each state moves per step."
+)
+
+task = st.radio(
+    "Task", ["length", "adding"], horizontal=True, key="task", bind="query-params"
+)
+rows = ui.checkpoints(task=task)
+if len(rows) < 2:
+    st.warning(f"Comparing needs two {task} checkpoints; found {len(rows)}.")
+    st.stop()
+left, right = st.columns(2)
+with left:
+    first = ui.choose_checkpoint(task, key="a", label="Left model")
+with right:
+    second = ui.choose_checkpoint(task, key="b", label="Right model", index=1)
+if first is None or second is None:
+    st.stop()
+
+if task == "length":
+    example = ui.length_input(prefix="cmp_")
+else:
+    example = ui.adding_input(first.metadata.get("length", 100), prefix="cmp_")
+if example is None:
+    st.stop()
+if example.length == 0:
+    st.info("An empty sequence has no states to compare.")
+    st.stop()
+
+if task == "length":
+    relation = "longer than" if example.target else "not longer than"
+    st.write(f"L = {example.length}: {relation} 500")
+else:
+    st.write(f"True sum {example.target:.4f}")
+stride = ui.stride_for(example.length)
+steps = np.arange(0, example.length, stride)
+for column, ckpt, key in ((left, first, "a"), (right, second, "b")):
+    with column:
+        layer = ui.choose_layer(ckpt, key=f"{key}_layer")
+        prediction, trace = ui.run(ckpt, example, layer)
+        if task == "length":
+            label = "P(L > 500)"
+            verdict = "right" if (prediction > 0.5) == bool(example.target) else "wrong"
+        else:
+            label = "Predicted sum"
+            verdict = f"error {prediction - example.target:+.4f}"
+        st.metric(f"{label} · {ckpt.path.stem}", f"{prediction:.4f}", verdict)
+        st.plotly_chart(
+            plots.state_heatmap(
+                trace["h"][::stride],
+                title=f"{ckpt.path.stem} ({ckpt.model_kind})",
+                markers=example.markers,
+                steps=steps,
+            ),
+            key=f"{key}_heatmap",
+        )
+        st.plotly_chart(
+            plots.step_line(
+                analysis.state_change(trace["h"]),
+                "State change per step",
+                "‖h_t − h_(t−1)‖",
+                markers=example.markers,
+            ),
+            key=f"{key}_change",
+        )
