@@ -146,6 +146,26 @@ def _returning_sequences(layer):
     return copy
 
 
+def _bucket(size, smallest):
+    """The next power of two at or above `size`, at least `smallest`."""
+    return max(smallest, 1 << max(0, int(size) - 1).bit_length())
+
+
+def _pad(x, lengths):
+    """Zero-pads `x` (B, T, F) to a power-of-two batch and number of steps,
+    with length 0 for the added rows. Masked steps change no state, so the
+    results for the real rows and steps are the same; the compiled graph is
+    reused for every shape in the bucket."""
+    batch, steps, features = x.shape
+    padded = np.zeros(
+        (_bucket(batch, 1), _bucket(steps, 16), features), dtype=np.float32
+    )
+    padded[:batch, :steps] = x
+    padded_lengths = np.zeros(padded.shape[0], dtype=np.int32)
+    padded_lengths[:batch] = lengths
+    return padded, padded_lengths
+
+
 class Checkpoint:
     """A trained model and what is known about it.
 
@@ -175,12 +195,16 @@ class Checkpoint:
             tf.TensorSpec((None, None, self.features), tf.float32),
             tf.TensorSpec((None,), tf.int32),
         ]
-        self._predict = tf.function(self._predict_graph, input_signature=signature)
-        # One graph per recurrent layer, each traced once for any (B, T).
+        # XLA compiles once per padded shape (see `_pad`); one trace graph
+        # per recurrent layer.
+        self._predict = tf.function(
+            self._predict_graph, input_signature=signature, jit_compile=True
+        )
         self._trace = [
             tf.function(
                 functools.partial(self._trace_graph, layer=layer),
                 input_signature=signature,
+                jit_compile=True,
             )
             for layer in range(self.layers)
         ]
@@ -196,6 +220,7 @@ class Checkpoint:
         )
 
     def _check(self, x, lengths):
+        """Validated and padded inputs, and the real batch size and steps."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 3 or x.shape[2] != self.features:
             raise ValueError(
@@ -217,9 +242,7 @@ class Checkpoint:
             raise ValueError(
                 f"Argument `lengths` must lie in [0, {steps}]. Received {lengths}"
             )
-        if steps == 0:  # one masked step: every sequence keeps its h_0
-            x = np.zeros((batch, 1, self.features), dtype=np.float32)
-        return x, lengths.astype(np.int32)
+        return (*_pad(x, lengths.astype(np.int32)), batch, steps)
 
     def _predict_graph(self, x, lengths):
         return self.model({"values": x, "lengths": lengths})[:, 0]
@@ -252,9 +275,9 @@ class Checkpoint:
             `(B,)` float: P(L > 500) for the length task, the predicted sum
             for the adding task.
         """
-        x, lengths = self._check(x, lengths)
+        x, lengths, batch, _ = self._check(x, lengths)
         with self._lock:
-            return self._predict(x, lengths).numpy()
+            return self._predict(x, lengths).numpy()[:batch]
 
     def trace(self, x, lengths=None, layer=0):
         """The recurrent state at every step.
@@ -273,11 +296,10 @@ class Checkpoint:
                 f"Argument `layer` must be in [0, {self.layers - 1}] for this "
                 f"{self.model_kind} model. Received: layer={layer!r}"
             )
-        steps = np.shape(x)[1] if np.ndim(x) == 3 else None
-        x, lengths = self._check(x, lengths)
+        x, lengths, batch, steps = self._check(x, lengths)
         with self._lock:
             trace = self._trace[layer](x, lengths)
-        return {name: value.numpy()[:, :steps] for name, value in trace.items()}
+        return {name: value.numpy()[:batch, :steps] for name, value in trace.items()}
 
 
 def find_checkpoints(folder="checkpoints"):
