@@ -14,7 +14,9 @@ import argparse
 import datetime
 import platform
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from rwa.tasks import (
     held_out_set,
 )
 
+STRATEGIES = ("default", "mirrored", "multiworker")
 HISTORY_COLUMNS = ["step", "wall_seconds", "loss", "val_loss", "val_metric"]
 METRIC_NAMES = {"length": "accuracy", "adding": "mse"}
 # Fields of the metadata that must match for a run to be resumed.
@@ -94,6 +97,20 @@ def parse_args(argv):
         "--no-jit", action="store_true", help="do not compile steps with XLA"
     )
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="tf.distribute strategy: one device, every local device "
+        "(mirrored), or the workers named in TF_CONFIG (multiworker)",
+    )
+    parser.add_argument(
+        "--logical-cpus",
+        type=int,
+        default=0,
+        help="split the CPU into this many logical devices (to try the "
+        "mirrored strategy without GPUs)",
+    )
     args = parser.parse_args(argv)
 
     if args.task == "length":
@@ -188,12 +205,105 @@ class CheckpointWriter(keras.callbacks.Callback):
         save_json(metadata_path(self.path), self.metadata)
 
 
-def batches(args, start_step):
+def make_strategy(args):
+    """The tf.distribute strategy that `--strategy` names. Must run before
+    TensorFlow does anything else."""
+    if args.logical_cpus > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
+        )
+    if args.strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if args.strategy == "mirrored":
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+            d.name for d in tf.config.list_logical_devices("CPU")
+        ]
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.get_strategy()
+
+
+def worker_shard(strategy):
+    """`(index, count)` of this worker among all workers."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return 0, 1
+    return resolver.task_id, strategy.extended._num_workers
+
+
+def batches(args, start_step, shard=(0, 1)):
+    """Training batches from `start_step` on. With several workers each one
+    draws the same global batch and keeps its rows `index::count`, so the
+    global batch is the same as on one machine."""
+    index, count = shard
     step = start_step
     while True:
         batch = batch_for_step(args.task, args.seed, step, args.batch_size, args.length)
-        yield batch.inputs(), batch.targets
+        inputs = {name: value[index::count] for name, value in batch.inputs().items()}
+        yield inputs, batch.targets[index::count]
         step += 1
+
+
+def reduce_leaf_by_leaf(model, strategy):
+    """Works around a Keras 3 bug with MultiWorkerMirroredStrategy and
+    dict inputs (keras-team/keras#20329): before training, Keras reduces the
+    first batch across replicas in one call, which collective ops refuse for
+    a nested structure. This reduces each tensor of the batch on its own."""
+
+    def build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches_iterator in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda value: strategy.reduce("MEAN", value, axis=None),
+                    next(batches_iterator),
+                )
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = build
+
+
+def average_scalar_logs_across_workers():
+    """Works around a Keras 3 bug with MultiWorkerMirroredStrategy
+    (tensorflow/tensorflow#72388): after each step Keras averages the
+    replicas' loss and metrics along axis 0, which fails for scalars. This
+    averages every per-replica value over all replicas instead."""
+    from keras.src.backend.tensorflow import trainer
+
+    keras_reduce = trainer.reduce_per_replica
+
+    def reduce(values, strategy, reduction):
+        if reduction != "auto" or not isinstance(
+            strategy, tf.distribute.MultiWorkerMirroredStrategy
+        ):
+            return keras_reduce(values, strategy, reduction)
+        return tf.nest.map_structure(
+            lambda value: (
+                strategy.reduce("MEAN", value, axis=None)
+                if isinstance(value, tf.distribute.DistributedValues)
+                else value
+            ),
+            values,
+        )
+
+    trainer.reduce_per_replica = reduce
+
+
+def dataset(args, start_step, shard):
+    """`batches` as a tf.data pipeline that tf.distribute does not re-shard."""
+    first = next(batches(args, start_step, shard))
+    signature = tf.nest.map_structure(
+        lambda value: tf.TensorSpec((None, *value.shape[1:]), value.dtype), first
+    )
+    data = tf.data.Dataset.from_generator(
+        lambda: batches(args, start_step, shard), output_signature=signature
+    )
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.OFF
+    )
+    return data.with_options(options).prefetch(1)
 
 
 def start(args, command):
@@ -228,6 +338,7 @@ def start(args, command):
     compile_model(model, args.task, jit_compile=not args.no_jit)
     metadata = {
         **run_fields(args),
+        "strategy": args.strategy,
         "learning_rate": float(model.optimizer.learning_rate.numpy()),
         "val_size": args.val_size,
         "init_from": None if args.init_from is None else str(args.init_from),
@@ -243,7 +354,21 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "rwa.train", *argv])
-    model, metadata, history = start(args, command)
+    strategy = make_strategy(args)
+    shard = worker_shard(strategy)
+    # Every worker reads the checkpoint to resume; only the chief writes the
+    # real one and the logs, the others write to a temporary folder.
+    out, logdir = args.out, args.logdir
+    if shard[0] != 0:
+        out = Path(tempfile.mkdtemp()) / args.out.name
+        logdir = out.parent / "tensorboard"
+    if args.strategy != "default":
+        args.no_jit = True  # XLA is for the one-device step
+    with strategy.scope():
+        model, metadata, history = start(args, command)
+    metadata["replicas"] = strategy.num_replicas_in_sync
+    if args.verbose:
+        print(f"{args.strategy} strategy: {strategy.num_replicas_in_sync} replica(s)")
 
     step = int(model.optimizer.iterations.numpy())
     if step >= args.steps:
@@ -257,17 +382,24 @@ def main(argv=None):
     validation = held_out_set(args.task, args.seed, args.val_size, args.length)
     wall_seconds = float(history["wall_seconds"].iloc[-1]) if len(history) else 0.0
     history_writer = HistoryWriter(
-        history_path(args.out), args.task, history, wall_seconds, args.verbose
+        history_path(out), args.task, history, wall_seconds, args.verbose
     )
     callbacks = [
         # The progress bar first, so each epoch's bar ends before our line.
         keras.callbacks.ProgbarLogger(),
         history_writer,
-        CheckpointWriter(args.out, metadata, history_writer),
-        keras.callbacks.TensorBoard(log_dir=str(args.logdir)),
+        CheckpointWriter(out, metadata, history_writer),
+        keras.callbacks.TensorBoard(log_dir=str(logdir)),
     ]
+    if args.strategy == "default":
+        data = batches(args, step)
+    else:
+        data = dataset(args, step, shard)
+    if args.strategy == "multiworker":
+        reduce_leaf_by_leaf(model, strategy)
+        average_scalar_logs_across_workers()
     model.fit(
-        batches(args, step),
+        data,
         steps_per_epoch=args.eval_every,
         epochs=args.steps // args.eval_every,
         initial_epoch=step // args.eval_every,
@@ -277,6 +409,8 @@ def main(argv=None):
         shuffle=False,
         verbose=args.verbose,
     )
+    if out != args.out:
+        shutil.rmtree(out.parent, ignore_errors=True)
     return model
 
 
