@@ -143,3 +143,10 @@ def test_fresh_process_gives_identical_predictions(adding_rwa, tmp_path):
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), adding_rwa.predict(x))
+
+
+def test_trace_of_100000_steps_in_one_call(adding_rwa):
+    example = tasks.adding_example(100_000, (3, 99_000), seed=2)
+    trace = adding_rwa.trace(example.values[None])
+    assert trace["h"].shape == (1, 100_000, 250)
+    assert np.isfinite(trace["h"]).all() and np.isfinite(trace["d"]).all()
