@@ -158,11 +158,14 @@ def test_other_pages_render(server, page, screenshots):
             "/RWA_attention?model=rwa_adding_100&att_T=100&att_m1=10&att_m2=60",
             "attention",
         ),
+        ("/Training_curves", "training_curves"),
+        ("/Compare?task=adding&a=rwa_adding_100&b=rwa_adding_1000", "compare"),
     ]:
         page.goto(server + path)
-        if name == "home":
-            page.wait_for_selector('[data-testid="stDataFrame"]')
-        else:
-            wait_idle(page)
+        # A page shows a chart, or a message when a checkpoint it needs is absent.
+        page.wait_for_selector(
+            '[data-testid="stDataFrame"], .js-plotly-plot, [data-testid="stAlert"]'
+        )
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=screenshots / f"{name}.png", full_page=True)
