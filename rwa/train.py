@@ -38,6 +38,7 @@ from rwa.models import MODEL_KINDS, build_model, compile_model
 from rwa.tasks import (
     ADDING_MAX_LENGTH,
     ADDING_MIN_LENGTH,
+    FEATURES,
     LENGTH_MAX,
     TASKS,
     batch_for_step,
@@ -223,24 +224,22 @@ def make_strategy(args):
     return tf.distribute.get_strategy()
 
 
-def worker_shard(strategy):
-    """`(index, count)` of this worker among all workers."""
+def is_chief(strategy):
+    """Whether this process is worker 0 (or the only one)."""
     resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return 0, 1
-    return resolver.task_id, strategy.extended._num_workers
+    return (
+        resolver is None
+        or not resolver.cluster_spec().as_dict()
+        or (resolver.task_id == 0)
+    )
 
 
-def batches(args, start_step, shard=(0, 1)):
-    """Training batches from `start_step` on. With several workers each one
-    draws the same global batch and keeps its rows `index::count`, so the
-    global batch is the same as on one machine."""
-    index, count = shard
+def batches(args, start_step):
+    """Training batches from `start_step` on."""
     step = start_step
     while True:
         batch = batch_for_step(args.task, args.seed, step, args.batch_size, args.length)
-        inputs = {name: value[index::count] for name, value in batch.inputs().items()}
-        yield inputs, batch.targets[index::count]
+        yield batch.inputs(), batch.targets
         step += 1
 
 
@@ -290,20 +289,26 @@ def average_scalar_logs_across_workers():
     trainer.reduce_per_replica = reduce
 
 
-def dataset(args, start_step, shard):
-    """`batches` as a tf.data pipeline that tf.distribute does not re-shard."""
-    first = next(batches(args, start_step, shard))
-    signature = tf.nest.map_structure(
-        lambda value: tf.TensorSpec((None, *value.shape[1:]), value.dtype), first
+def dataset(args, start_step):
+    """`batches` as a tf.data pipeline for tf.distribute. Every worker draws
+    the same global batches; tf.distribute cuts each into one piece per
+    replica and, sharding by data, gives each worker its own pieces, so a
+    step sees the same sequences as on one device."""
+    signature = (
+        {
+            "values": tf.TensorSpec((None, None, FEATURES[args.task]), tf.float32),
+            "lengths": tf.TensorSpec((None,), tf.int32),
+        },
+        tf.TensorSpec((None,), tf.float32),
     )
     data = tf.data.Dataset.from_generator(
-        lambda: batches(args, start_step, shard), output_signature=signature
+        lambda: batches(args, start_step), output_signature=signature
     )
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.OFF
+        tf.data.experimental.AutoShardPolicy.DATA
     )
-    return data.with_options(options).prefetch(1)
+    return data.with_options(options)
 
 
 def start(args, command):
@@ -355,11 +360,10 @@ def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "rwa.train", *argv])
     strategy = make_strategy(args)
-    shard = worker_shard(strategy)
     # Every worker reads the checkpoint to resume; only the chief writes the
     # real one and the logs, the others write to a temporary folder.
     out, logdir = args.out, args.logdir
-    if shard[0] != 0:
+    if not is_chief(strategy):
         out = Path(tempfile.mkdtemp()) / args.out.name
         logdir = out.parent / "tensorboard"
     if args.strategy != "default":
@@ -394,7 +398,7 @@ def main(argv=None):
     if args.strategy == "default":
         data = batches(args, step)
     else:
-        data = dataset(args, step, shard)
+        data = dataset(args, step)
     if args.strategy == "multiworker":
         reduce_leaf_by_leaf(model, strategy)
         average_scalar_logs_across_workers()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import rwa
 from rwa import tasks
@@ -21,6 +22,14 @@ RUN = [
 ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory):
+    """The same run on one device without XLA: the weights to match."""
+    out = tmp_path_factory.mktemp("one_device") / "run"
+    subprocess.run(train_command(out, "--no-jit"), cwd=ROOT, check=True)
+    return rwa.load_checkpoint(out.with_suffix(".keras")).model.get_weights()
+
+
 def train_command(out, *extra):
     logdir = out.parent / "tensorboard"
     return [
@@ -29,7 +38,7 @@ def train_command(out, *extra):
     ]  # fmt: skip
 
 
-def check_run(out, replicas):
+def check_run(out, replicas, one_device):
     history = pd.read_csv(out.with_suffix(".csv"))
     assert history["step"].tolist() == [10, 20, 30, 40]
     assert history["val_loss"].iloc[-1] < 0.5 * history["val_loss"].iloc[0]
@@ -38,16 +47,19 @@ def check_run(out, replicas):
     ckpt = rwa.load_checkpoint(out.with_suffix(".keras"))
     example = tasks.adding_example(12, (1, 5))
     assert np.isfinite(ckpt.predict(example.values[None])).all()
+    # Each step saw the same 20 sequences as on one device, split in two.
+    for got, expected in zip(ckpt.model.get_weights(), one_device):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     return metadata
 
 
-def test_mirrored_over_two_logical_cpus(tmp_path):
+def test_mirrored_over_two_logical_cpus(tmp_path, one_device):
     out = tmp_path / "mirrored"
     command = train_command(out, "--strategy", "mirrored", "--logical-cpus", "2")
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mirrored strategy: 2 replica(s)" in result.stdout
-    assert check_run(out, replicas=2)["strategy"] == "mirrored"
+    assert check_run(out, 2, one_device)["strategy"] == "mirrored"
 
 
 def free_ports(count):
@@ -60,7 +72,7 @@ def free_ports(count):
     return ports
 
 
-def test_two_workers_on_loopback(tmp_path):
+def test_two_workers_on_loopback(tmp_path, one_device):
     out = tmp_path / "multiworker"
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     processes = []
@@ -83,7 +95,7 @@ def test_two_workers_on_loopback(tmp_path):
     for process, (stdout, stderr) in zip(processes, results):
         assert process.returncode == 0, stderr[-3000:]
         assert "multiworker strategy: 2 replica(s)" in stdout
-    assert check_run(out, replicas=2)["strategy"] == "multiworker"
+    assert check_run(out, 2, one_device)["strategy"] == "multiworker"
     # Only the chief wrote the checkpoint.
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "multiworker.csv",
