@@ -62,7 +62,7 @@ def checkpoints(task=None, model=None):
     ]
 
 
-@st.cache_resource(show_spinner="Loading model…")
+@st.cache_resource(max_entries=16, show_spinner="Loading model…")
 def _load(path, modified):
     # `modified` is part of the cache key, so a retrained file is reloaded.
     return load_checkpoint(path)
@@ -71,7 +71,7 @@ def _load(path, modified):
 def load(path):
     """The checkpoint at `path`, or None after showing why it can't load."""
     try:
-        return _load(path, Path(path).stat().st_mtime)
+        return _load(str(path), Path(path).stat().st_mtime)
     except (CheckpointError, OSError) as error:
         st.error(f"Cannot load this checkpoint: {error}")
         return None
@@ -97,9 +97,9 @@ def run(ckpt, example, layer=0):
 def choose_layer(ckpt, key="layer"):
     """Which recurrent layer's state to show: a select box for models with
     more than one (stacked RWA), else 0."""
-    if ckpt.layers == 1:
+    if ckpt.num_recurrent_layers == 1:
         return 0
-    options = list(range(ckpt.layers))
+    options = list(range(ckpt.num_recurrent_layers))
     return st.selectbox(
         "Layer", options, format_func=lambda i: f"RWA layer {i + 1}", key=key
     )

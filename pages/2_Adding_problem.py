@@ -17,7 +17,7 @@ ckpt = ui.choose_checkpoint(task="adding")
 if ckpt is None:
     st.stop()
 layer = ui.choose_layer(ckpt)
-example = ui.adding_input(default_length=ckpt.metadata.get("length", 100))
+example = ui.adding_input(default_length=ckpt.metadata.get("length") or 100)
 if example is None:
     st.stop()
 

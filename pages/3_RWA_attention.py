@@ -21,7 +21,7 @@ layer = ui.choose_layer(ckpt)
 if ckpt.task == "length":
     example = ui.length_input(prefix="att_")
 else:
-    example = ui.adding_input(ckpt.metadata.get("length", 100), prefix="att_")
+    example = ui.adding_input(ckpt.metadata.get("length") or 100, prefix="att_")
 if example is None:
     st.stop()
 if example.length == 0:

@@ -29,10 +29,10 @@ for task in ("length", "adding"):
             continue
         try:
             history = pd.read_csv(history_path(row["path"]))
-        except (OSError, pd.errors.ParserError) as error:
-            st.error(f"{row['name']}: cannot read its history ({error})")
+            reached = analysis.steps_to_threshold(history, task)
+        except (OSError, ValueError, KeyError) as error:
+            st.error(f"{row['name']}: cannot read its history ({error!r})")
             continue
-        reached = analysis.steps_to_threshold(history, task)
         histories.append((row["name"], row["model"], history, reached))
         paper = report.PAPER_STEPS.get((row["model"], task, row["length"]))
         table.append(

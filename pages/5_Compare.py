@@ -31,7 +31,7 @@ if first is None or second is None:
 if task == "length":
     example = ui.length_input(prefix="cmp_")
 else:
-    example = ui.adding_input(first.metadata.get("length", 100), prefix="cmp_")
+    example = ui.adding_input(first.metadata.get("length") or 100, prefix="cmp_")
 if example is None:
     st.stop()
 if example.length == 0:

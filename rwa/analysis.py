@@ -43,9 +43,9 @@ def accuracy_by_length(lengths, probabilities, width=50):
 
 
 def crossing_point(lengths, probabilities):
-    """The length where the mean P(L > 500) first rises through 0.5,
-    interpolated linearly between the two lengths around it; None if the
-    curve never crosses.
+    """The length where the mean P(L > 500) rises through 0.5, interpolated
+    linearly between the two lengths around it; of several crossings (noise
+    far from the boundary), the one nearest 500; None if it never crosses.
 
     Args:
         lengths: (N,) sequence lengths, repeats allowed.
@@ -53,11 +53,13 @@ def crossing_point(lengths, probabilities):
     """
     curve = pd.Series(np.asarray(probabilities)).groupby(np.asarray(lengths)).mean()
     x, p = curve.index.to_numpy(dtype=float), curve.to_numpy()
-    above = np.flatnonzero((p[:-1] < 0.5) & (p[1:] >= 0.5))
-    if len(above) == 0:
+    rising = np.flatnonzero((p[:-1] < 0.5) & (p[1:] >= 0.5))
+    crossings = [
+        x[i] + (0.5 - p[i]) * (x[i + 1] - x[i]) / (p[i + 1] - p[i]) for i in rising
+    ]
+    if not crossings:
         return None
-    i = above[0]
-    return float(x[i] + (0.5 - p[i]) * (x[i + 1] - x[i]) / (p[i + 1] - p[i]))
+    return float(min(crossings, key=lambda length: abs(length - LENGTH_THRESHOLD)))
 
 
 def state_change(h):

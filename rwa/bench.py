@@ -49,7 +49,9 @@ def recurrent_flops(length, batch=BATCH, units=UNITS):
 
 
 def train_step_seconds(kind, length, repeats, jit_compile=True):
-    model = compile_model(build_model(kind, "adding", seed=0), "adding", jit_compile)
+    model = compile_model(
+        build_model(kind, "adding", seed=0), "adding", jit_compile=jit_compile
+    )
     batch = tasks.batch_for_step("adding", 0, 0, BATCH, length)
     inputs, targets = batch.inputs(), batch.targets
     return median_seconds(lambda: model.train_on_batch(inputs, targets), repeats)

@@ -48,6 +48,8 @@ def atomic_path(path):
     os.chmod(temporary, 0o644)  # mkstemp makes files private; these are shared
     try:
         yield Path(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())  # on disk before it takes the name
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -135,6 +137,14 @@ def _recurrent_layers(model):
     return layers
 
 
+def _input_width(model):
+    """Features per step of the model's "values" input, or None."""
+    for tensor in model.inputs:
+        if tensor.name.startswith("values"):
+            return tensor.shape[-1]
+    return None
+
+
 def _returning_sequences(layer):
     """`layer`, or a copy sharing its trained weights that returns every
     step. An RWA traces itself, so it needs no copy."""
@@ -175,7 +185,7 @@ class Checkpoint:
         model_kind: one of `rwa.models.MODEL_KINDS`.
         metadata: the JSON written beside the model.
         model: the Keras model.
-        layers: the number of recurrent layers (2 for stacked RWA).
+        num_recurrent_layers: 2 for stacked RWA, else 1.
     """
 
     def __init__(self, path, model, metadata):
@@ -185,9 +195,15 @@ class Checkpoint:
         self.task = metadata["task"]
         self.model_kind = metadata["model"]
         self.features = FEATURES[self.task]
+        width = _input_width(model)
+        if width != self.features:
+            raise CheckpointError(
+                f"{self.path}: the model takes {width} features a step, but a "
+                f"{self.task} checkpoint needs {self.features}"
+            )
         self._recurrent = _recurrent_layers(model)
         self._tracers = [_returning_sequences(layer) for layer in self._recurrent]
-        self.layers = len(self._recurrent)
+        self.num_recurrent_layers = len(self._recurrent)
         # One lock per checkpoint: Keras layers are not documented as safe to
         # call from several threads, and Streamlit serves each session in one.
         self._lock = threading.Lock()
@@ -206,7 +222,7 @@ class Checkpoint:
                 input_signature=signature,
                 jit_compile=True,
             )
-            for layer in range(self.layers)
+            for layer in range(self.num_recurrent_layers)
         ]
 
     @property
@@ -219,7 +235,7 @@ class Checkpoint:
             f"model_kind={self.model_kind!r})"
         )
 
-    def _check(self, x, lengths):
+    def _prepare(self, x, lengths):
         """Validated and padded inputs, and the real batch size and steps."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 3 or x.shape[2] != self.features:
@@ -275,7 +291,7 @@ class Checkpoint:
             `(B,)` float: P(L > 500) for the length task, the predicted sum
             for the adding task.
         """
-        x, lengths, batch, _ = self._check(x, lengths)
+        x, lengths, batch, _ = self._prepare(x, lengths)
         with self._lock:
             return self._predict(x, lengths).numpy()[:batch]
 
@@ -291,12 +307,12 @@ class Checkpoint:
             layers also `"a"`, `"n"`, `"d"` and `"m"` (see `RWA.trace`); for
             `lstm-attention` also `"attention"` `(B, T)`, the pooling weights.
         """
-        if layer not in range(self.layers):
+        if layer not in range(self.num_recurrent_layers):
             raise ValueError(
-                f"Argument `layer` must be in [0, {self.layers - 1}] for this "
-                f"{self.model_kind} model. Received: layer={layer!r}"
+                f"Argument `layer` must be in [0, {self.num_recurrent_layers - 1}] "
+                f"for this {self.model_kind} model. Received: layer={layer!r}"
             )
-        x, lengths, batch, steps = self._check(x, lengths)
+        x, lengths, batch, steps = self._prepare(x, lengths)
         with self._lock:
             trace = self._trace[layer](x, lengths)
         return {name: value.numpy()[:batch, :steps] for name, value in trace.items()}
@@ -314,7 +330,10 @@ def find_checkpoints(folder="checkpoints"):
         except CheckpointError as error:
             rows.append({**row, "error": str(error)})
             continue
-        final = metadata.get("final") or {}
+        final = metadata.get("final")
+        final = final if isinstance(final, dict) else {}
+        value = final.get("val_metric")
+        date = metadata.get("updated") or metadata.get("created")
         rows.append(
             {
                 **row,
@@ -322,8 +341,8 @@ def find_checkpoints(folder="checkpoints"):
                 "model": metadata["model"],
                 "length": metadata.get("length"),
                 "steps": metadata.get("steps"),
-                "val_metric": final.get("val_metric"),
-                "date": (metadata.get("updated") or metadata.get("created") or "")[:10],
+                "val_metric": value if isinstance(value, (int, float)) else None,
+                "date": date[:10] if isinstance(date, str) else "",
                 "error": None,
             }
         )

@@ -264,6 +264,11 @@ class RWA(keras.layers.RNN):
         zero_output_for_mask=False,
         **kwargs,
     ):
+        if kwargs.pop("unroll", False):
+            raise ValueError(
+                "RWA does not unroll: its loop is compiled by XLA. Received: "
+                "unroll=True"
+            )
         cell = RWACell(
             units,
             kernel_initializer=kernel_initializer,

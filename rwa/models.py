@@ -137,7 +137,7 @@ def build_model(kind, task, units=UNITS, seed=None):
     return keras.Model({"values": values, "lengths": lengths}, output, name=kind)
 
 
-def compile_model(model, task, jit_compile=True):
+def compile_model(model, task, learning_rate=LEARNING_RATE, jit_compile=True):
     """Adam at the paper's learning rate; cross-entropy or MSE. XLA
     (`jit_compile`) makes a training step about a third faster on a CPU."""
     if task == "length":
@@ -148,7 +148,7 @@ def compile_model(model, task, jit_compile=True):
     else:
         loss, metric = "mse", keras.metrics.MeanSquaredError(name="mse")
     model.compile(
-        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss=loss,
         metrics=[metric],
         jit_compile=jit_compile,

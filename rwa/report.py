@@ -12,6 +12,7 @@ import pandas as pd
 
 from rwa.analysis import steps_to_threshold
 from rwa.checkpoint import history_path, read_metadata
+from rwa.train import METRIC_NAMES
 
 # Steps to threshold in the authors' logs, batch 100 ([1], section 3).
 PAPER_STEPS = {
@@ -22,7 +23,6 @@ PAPER_STEPS = {
     ("rwa", "length", 1000): 1300,
     ("lstm", "length", 1000): 3900,
 }
-METRIC = {"length": "accuracy", "adding": "mse"}
 
 
 def markdown_table(rows, columns):
@@ -54,7 +54,7 @@ def results(folder):
                 "steps": metadata["steps"],
                 "wall time": f"{metadata['wall_seconds'] / 60:.0f} min",
                 "final val": _metric(task, metadata["final"]["val_metric"]),
-                "fresh test": _metric(task, test.get(METRIC[task])),
+                "fresh test": _metric(task, test.get(METRIC_NAMES[task])),
                 "steps to threshold": "not reached" if reached is None else reached,
                 "paper": PAPER_STEPS.get((model, task, length), "–"),
                 "command": f"`{metadata['command']}`",

@@ -228,7 +228,7 @@ def read_values_csv(data, max_bytes=1_000_000):
     try:
         table = pd.read_csv(io.BytesIO(data), header=None, dtype=str)
     except pd.errors.EmptyDataError:
-        return np.zeros(0)
+        raise ValueError("The file holds no numbers") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ValueError(f"The file is not a readable CSV: {error}") from None
     if table.shape[1] != 1:
@@ -236,12 +236,15 @@ def read_values_csv(data, max_bytes=1_000_000):
             f"The file must have one column of numbers; it has {table.shape[1]}"
         )
     numbers = pd.to_numeric(table[0].str.strip(), errors="coerce")
-    if numbers.isna().iloc[0]:  # a header line
-        numbers, table = numbers.iloc[1:], table.iloc[1:]
+    first = str(table[0].iloc[0])
+    if numbers.isna().iloc[0] and not any(c.isdigit() for c in first):
+        numbers, table = numbers.iloc[1:], table.iloc[1:]  # a header line
     bad = numbers.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"Row {row + 1} of the values is not a number: {table[0].iloc[row]!r}"
         )
+    if numbers.empty:
+        raise ValueError("The file holds no numbers, only a header line")
     return numbers.to_numpy(dtype=np.float64)

@@ -26,6 +26,7 @@ import pandas as pd
 import tensorflow as tf
 
 from rwa.checkpoint import (
+    CheckpointError,
     atomic_path,
     history_path,
     load_keras_model,
@@ -34,7 +35,7 @@ from rwa.checkpoint import (
     save_json,
     save_model,
 )
-from rwa.models import MODEL_KINDS, build_model, compile_model
+from rwa.models import LEARNING_RATE, MODEL_KINDS, build_model, compile_model
 from rwa.tasks import (
     ADDING_MAX_LENGTH,
     ADDING_MIN_LENGTH,
@@ -49,7 +50,15 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 HISTORY_COLUMNS = ["step", "wall_seconds", "loss", "val_loss", "val_metric"]
 METRIC_NAMES = {"length": "accuracy", "adding": "mse"}
 # Fields of the metadata that must match for a run to be resumed.
-RUN_FIELDS = ("task", "model", "length", "seed", "batch_size", "eval_every")
+RUN_FIELDS = (
+    "task",
+    "model",
+    "length",
+    "seed",
+    "batch_size",
+    "eval_every",
+    "val_size",
+)
 
 
 def versions():
@@ -80,6 +89,12 @@ def parse_args(argv):
         help="checkpoint path without suffix (default runs/MODEL_TASK[_T])",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        help=f"Adam's learning rate (default {LEARNING_RATE}); with --resume, "
+        "changes it from the saved step on",
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--val-size", type=int, default=1000)
@@ -131,6 +146,10 @@ def parse_args(argv):
     for name in ("steps", "batch_size", "eval_every", "val_size"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be between 0 and 2**32 - 1; got {args.seed}")
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        parser.error(f"--learning-rate must be positive; got {args.learning_rate}")
     if args.steps % args.eval_every:
         parser.error(
             f"--steps ({args.steps}) must be a multiple of --eval-every "
@@ -195,8 +214,9 @@ class CheckpointWriter(keras.callbacks.Callback):
         self.history_writer = history_writer
 
     def on_epoch_end(self, epoch, logs=None):
+        # The metadata first: a kill before the model is saved leaves the
+        # older model, which a resume continues from its own step.
         last = self.history_writer.history.iloc[-1]
-        save_model(self.path.with_suffix(".keras"), self.model)
         self.metadata.update(
             steps=int(last["step"]),
             wall_seconds=float(last["wall_seconds"]),
@@ -204,6 +224,7 @@ class CheckpointWriter(keras.callbacks.Callback):
             updated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         )
         save_json(metadata_path(self.path), self.metadata)
+        save_model(self.path.with_suffix(".keras"), self.model)
 
 
 def make_strategy(args):
@@ -314,23 +335,35 @@ def dataset(args, start_step):
 def start(args, command):
     """The model, its metadata and history: fresh, fine-tuned or resumed."""
     model_path = args.out.with_suffix(".keras")
-    exists = model_path.exists() or metadata_path(args.out).exists()
+    # A metadata file without a model is a run killed before its first save:
+    # it starts again.
+    exists = model_path.exists()
     if exists and not args.resume:
         sys.exit(
             f"error: {model_path} already exists; pass --resume to continue "
             "it, or choose another --out"
         )
+    if exists and args.init_from is not None:
+        sys.exit("error: --init-from starts a new run; it cannot be resumed into")
     if exists:
-        metadata = read_metadata(args.out)
+        try:
+            metadata = read_metadata(args.out)
+            model = load_keras_model(model_path, compile=True)
+        except CheckpointError as error:
+            sys.exit(f"error: cannot resume: {error}")
         saved = {field: metadata.get(field) for field in RUN_FIELDS}
         if saved != run_fields(args):
             sys.exit(
                 f"error: cannot resume {model_path}: it was trained with "
                 f"{saved}, this command asks for {run_fields(args)}"
             )
-        model = load_keras_model(model_path, compile=True)
         model.jit_compile = not args.no_jit
         step = int(model.optimizer.iterations.numpy())
+        if args.learning_rate is not None:
+            model.optimizer.learning_rate.assign(args.learning_rate)
+            metadata.setdefault("learning_rate_changes", []).append(
+                {"step": step, "learning_rate": args.learning_rate}
+            )
         history = pd.read_csv(history_path(args.out))
         history = history[history["step"] <= step]
         metadata.setdefault("resumed_with", []).append(command)
@@ -338,9 +371,16 @@ def start(args, command):
 
     model = build_model(args.model, args.task, seed=args.seed)
     if args.init_from is not None:
-        source = load_keras_model(args.init_from)
-        model.set_weights(source.get_weights())
-    compile_model(model, args.task, jit_compile=not args.no_jit)
+        try:
+            model.set_weights(load_keras_model(args.init_from).get_weights())
+        except (CheckpointError, ValueError) as error:
+            sys.exit(f"error: --init-from {args.init_from}: {error}")
+    compile_model(
+        model,
+        args.task,
+        learning_rate=args.learning_rate or LEARNING_RATE,
+        jit_compile=not args.no_jit,
+    )
     metadata = {
         **run_fields(args),
         "strategy": args.strategy,

@@ -74,3 +74,9 @@ def test_length_sweep_with_a_known_model():
     assert sweep["accuracy"].tolist() == [1.0, 1.0, 1.0, 1.0]
     crossing = analysis.crossing_point(sweep["length"], sweep["mean"])
     assert 500 < crossing < 504
+
+
+def test_crossing_point_takes_the_crossing_nearest_the_boundary():
+    lengths = [100, 110, 490, 500, 510]
+    probabilities = [0.2, 0.6, 0.3, 0.45, 0.55]  # a noisy crossing near 105
+    assert analysis.crossing_point(lengths, probabilities) == pytest.approx(505.0)

@@ -227,3 +227,14 @@ def test_stacked_rwa_layer_choice(folder):
     assert not app.exception and not app.error
     app = run_page("pages/3_RWA_attention.py", {"model": "stacked_rwa_adding"})
     assert not app.exception
+
+
+def test_training_curves_with_a_broken_history(folder):
+    (folder / "rwa_adding.csv").write_text("")
+    (folder / "lstm_adding.csv").write_text("step,loss\n10,0.5\n")
+    app = run_page("pages/4_Training_curves.py")
+    assert not app.exception
+    assert {error.value.split(":")[0] for error in app.error} == {
+        "rwa_adding",
+        "lstm_adding",
+    }

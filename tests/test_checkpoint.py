@@ -117,6 +117,12 @@ def test_missing_truncated_and_foreign_files(tiny_checkpoints, tmp_path):
     with pytest.raises(CheckpointError, match="field 'task'"):
         rwa.load_checkpoint(no_json)
 
+    mismatched = tmp_path / "mismatched.keras"
+    shutil.copy(source, mismatched)
+    mismatched.with_suffix(".json").write_text('{"task": "length", "model": "rwa"}')
+    with pytest.raises(CheckpointError, match="takes 2 features.*needs 1"):
+        rwa.load_checkpoint(mismatched)
+
     with pytest.raises(CheckpointError, match="expected a '.keras' file"):
         rwa.load_checkpoint(source.with_suffix(".json"))
 

@@ -5,6 +5,7 @@ import pytest
 
 import rwa
 from rwa import evaluate
+from rwa.tasks import TEST_STREAM, held_out_set
 
 
 def test_adding_report(tiny_checkpoints, tmp_path):
@@ -14,7 +15,10 @@ def test_adding_report(tiny_checkpoints, tmp_path):
     assert json.loads(out.read_text()) == report
     assert report["length"] == 12 and report["n"] == 300
     assert report["trivial_mse"] == pytest.approx(1 / 6, abs=0.03)
-    assert 0 < report["mse"] < 1
+    batch = held_out_set("adding", 0, 300, 12, stream=TEST_STREAM)
+    predictions = rwa.load_checkpoint(path).predict(batch.values)
+    expected = np.mean((predictions - batch.targets) ** 2)
+    assert report["mse"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_adding_at_another_length_gets_its_own_file(tiny_checkpoints, tmp_path):
@@ -28,23 +32,18 @@ def test_adding_at_another_length_gets_its_own_file(tiny_checkpoints, tmp_path):
 def test_length_report(tiny_checkpoints):
     ckpt = rwa.load_checkpoint(tiny_checkpoints["rwa", "length"])
     report = evaluate.evaluate(ckpt, n=200, progress=False)
+
+    batch = held_out_set("length", 0, 200, stream=TEST_STREAM)
+    correct = (ckpt.predict(batch.values, batch.lengths) > 0.5) == (batch.lengths > 500)
+    assert report["accuracy"] == correct.mean()
+    clear = np.abs(batch.lengths - 500) >= 25
+    assert report["errors_with_margin_25"] == (~correct & clear).sum()
     buckets = report["accuracy_by_length"]
     assert sum(row["count"] for row in buckets) == 200
-    assert 0 <= report["accuracy"] <= 1
-    assert report["errors"] == round((1 - report["accuracy"]) * 200)
-    assert report["errors_with_margin_25"] <= report["errors"]
     text = evaluate.format_report(report)
     assert "accuracy" in text and "500-549" in text
     with pytest.raises(ValueError, match="adding task only"):
         evaluate.evaluate(ckpt, n=10, length=100)
-
-
-def test_fresh_examples_differ_from_validation(tiny_checkpoints):
-    from rwa.tasks import TEST_STREAM, held_out_set
-
-    test = held_out_set("adding", 0, 10, 12, stream=TEST_STREAM)
-    validation = held_out_set("adding", 0, 10, 12)
-    assert not np.array_equal(test.values, validation.values)
 
 
 @pytest.mark.parametrize(

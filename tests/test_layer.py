@@ -310,3 +310,8 @@ def test_saved_model_reloads_in_fresh_process(tmp_path):
     )
     assert "initial_state" in result.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+
+
+def test_unroll_is_refused():
+    with pytest.raises(ValueError, match="unroll"):
+        RWA(4, unroll=True)

@@ -50,7 +50,7 @@ def test_new_kinds_train_save_load_and_trace(kind, tmp_path):
     assert prediction.shape == (1,) and np.isfinite(prediction).all()
 
     if kind == "stacked-rwa":
-        assert ckpt.layers == 2
+        assert ckpt.num_recurrent_layers == 2
         first, second = (
             ckpt.trace(example.values[None], layer=0),
             ckpt.trace(example.values[None], layer=1),

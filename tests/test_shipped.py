@@ -43,3 +43,5 @@ def test_shipped_checkpoint_loads_and_meets_its_bar(path):
 def test_expected_checkpoint_is_shipped(name):
     if not (FOLDER / f"{name}.keras").exists():
         pytest.xfail(f"{name} has not been trained yet (checkpoints/train_all.sh)")
+    for suffix in (".json", ".csv", ".eval.json"):
+        assert (FOLDER / f"{name}{suffix}").is_file(), f"{name}{suffix} is missing"

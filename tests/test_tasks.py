@@ -97,3 +97,32 @@ def test_adding_example():
 def test_bad_choices_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"value\n0.5\n-1\n", [0.5, -1.0]),
+        (b"0.5\n2e-3\n", [0.5, 0.002]),
+        (b" 1 \n 2 \n", [1.0, 2.0]),
+    ],
+)
+def test_read_values_csv(data, expected):
+    np.testing.assert_allclose(tasks.read_values_csv(data), expected)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"0.5x\n1\n2\n", "Row 1 .*'0.5x'"),
+        (b"1;2\n3\n", "Row 1"),
+        (b"1,2\n3,4\n", "one column"),
+        (b"", "no numbers"),
+        (b"value\n", "no numbers"),
+        (b"\xff\xfe\x00\x01", "not a readable CSV|not a number"),
+        (b"1\n" * 10, "at most 5 are accepted"),
+    ],
+)
+def test_read_values_csv_rejects(data, message):
+    with pytest.raises(ValueError, match=message):
+        tasks.read_values_csv(data, max_bytes=5 if len(data) == 20 else 1000)

@@ -6,7 +6,7 @@ import pytest
 from conftest import train_tiny
 
 import rwa
-from rwa import train
+from rwa import models, train
 
 
 def test_run_writes_history_metadata_and_a_loadable_model(tmp_path):
@@ -70,7 +70,14 @@ def test_fine_tuning_records_its_source(tmp_path, tiny_checkpoints):
     model = train_tiny(out, "--init-from", str(source), "--length", "30", steps=2,
                        eval_every=2)  # fmt: skip
     assert json.loads(out.with_suffix(".json").read_text())["init_from"] == str(source)
-    assert model.get_layer("rwa").get_weights()[0].shape == (2, 250)
+    # Two small steps from the source's weights stay far closer to them than
+    # a fresh initialisation is.
+    tuned = model.get_layer("rwa").get_weights()[2]  # kernel_g
+    start = rwa.load_checkpoint(source).model.get_layer("rwa").get_weights()[2]
+    fresh = models.build_model("rwa", "adding", seed=0).get_layer("rwa")
+    assert (
+        np.abs(tuned - start).max() < 0.1 * np.abs(fresh.get_weights()[2] - start).max()
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,6 +88,8 @@ def test_fine_tuning_records_its_source(tmp_path, tiny_checkpoints):
         (["--task", "adding", "--steps", "15"], "multiple of --eval-every"),
         (["--task", "adding", "--steps", "0"], "--steps must be positive"),
         (["--task", "sorting"], "invalid choice"),
+        (["--task", "adding", "--seed", "-1"], "--seed must be between"),
+        (["--task", "adding", "--learning-rate", "0"], "--learning-rate must be"),
     ],
 )
 def test_bad_arguments(argv, message, capsys):
@@ -88,3 +97,32 @@ def test_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         train.parse_args(defaults + argv)
     assert message in capsys.readouterr().err
+
+
+def test_learning_rate_change_on_resume(tmp_path):
+    out = tmp_path / "run"
+    train_tiny(out, "--learning-rate", "0.01", steps=10, eval_every=10)
+    model = train_tiny(out, "--resume", "--learning-rate", "0.0001", steps=20,
+                       eval_every=10)  # fmt: skip
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    metadata = json.loads(out.with_suffix(".json").read_text())
+    assert metadata["learning_rate"] == pytest.approx(0.01)
+    assert metadata["learning_rate_changes"] == [{"step": 10, "learning_rate": 1e-4}]
+
+
+def test_run_killed_before_its_first_save_starts_again(tmp_path):
+    out = tmp_path / "run"
+    out.with_suffix(".json").write_text('{"task": "adding", "model": "rwa"}')
+    train_tiny(out, steps=10, eval_every=10)
+    assert json.loads(out.with_suffix(".json").read_text())["steps"] == 10
+
+
+def test_model_without_metadata_cannot_resume(tmp_path):
+    out = tmp_path / "run"
+    train_tiny(out, steps=10, eval_every=10)
+    out.with_suffix(".json").unlink()
+    with pytest.raises(SystemExit, match="cannot resume.*metadata file not found"):
+        train_tiny(out, "--resume", steps=20, eval_every=10)
+    with pytest.raises(SystemExit, match="--init-from starts a new run"):
+        train_tiny(out, "--resume", "--init-from", str(out) + ".keras", steps=20,
+                   eval_every=10)  # fmt: skip
