@@ -219,6 +219,14 @@ def adding_input(default_length, prefix=""):
         return None
 
 
+def example_input(ckpt, prefix):
+    """The input widgets for `ckpt`'s task (see `length_input` and
+    `adding_input`); the Example, or None after showing why not."""
+    if ckpt.task == "length":
+        return length_input(prefix)
+    return adding_input(ckpt.metadata.get("length") or 100, prefix)
+
+
 def marker_note(example):
     if example.markers:
         return f"markers at steps {example.markers[0]} and {example.markers[1]}"

@@ -18,10 +18,7 @@ ckpt = ui.choose_checkpoint(model=("rwa", "stacked-rwa"))
 if ckpt is None:
     st.stop()
 layer = ui.choose_layer(ckpt)
-if ckpt.task == "length":
-    example = ui.length_input(prefix="att_")
-else:
-    example = ui.adding_input(ckpt.metadata.get("length") or 100, prefix="att_")
+example = ui.example_input(ckpt, prefix="att_")
 if example is None:
     st.stop()
 if example.length == 0:

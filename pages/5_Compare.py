@@ -28,10 +28,7 @@ with right:
 if first is None or second is None:
     st.stop()
 
-if task == "length":
-    example = ui.length_input(prefix="cmp_")
-else:
-    example = ui.adding_input(first.metadata.get("length") or 100, prefix="cmp_")
+example = ui.example_input(first, prefix="cmp_")
 if example is None:
     st.stop()
 if example.length == 0:

@@ -20,6 +20,8 @@ PAGES = [
     "pages/5_Compare.py",
 ]
 
+TINY_NAMES = {"rwa_adding", "rwa_length", "lstm_adding", "lstm_length"}
+
 
 @pytest.fixture
 def folder(tiny_checkpoints, tmp_path, monkeypatch):
@@ -57,12 +59,7 @@ def test_every_page_runs_with_defaults(folder, page):
 def test_home_lists_checkpoints_and_device(folder):
     app = run_page("app.py")
     table = app.dataframe[0].value
-    assert set(table["name"]) == {
-        "rwa_adding",
-        "rwa_length",
-        "lstm_adding",
-        "lstm_length",
-    }
+    assert set(table["name"]) == TINY_NAMES
     assert len(app.latex) == 3
     assert any("Inference runs on CPU" in caption.value for caption in app.caption)
 
@@ -183,12 +180,7 @@ def test_training_curves_page(folder):
     app = run_page("pages/4_Training_curves.py")
     assert not app.exception and not app.error
     table = app.dataframe[0].value
-    assert set(table["checkpoint"]) == {
-        "rwa_adding",
-        "rwa_length",
-        "lstm_adding",
-        "lstm_length",
-    }
+    assert set(table["checkpoint"]) == TINY_NAMES
     assert (table.loc[table["checkpoint"] == "rwa_adding", "steps trained"] == 20).all()
 
 
