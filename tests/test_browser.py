@@ -90,7 +90,7 @@ def page(server):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
-        tab = browser.new_page(viewport={"width": 1400, "height": 1100})
+        tab = browser.new_page(viewport={"width": 1400, "height": 2400})
         tab.set_default_timeout(90_000)
         yield tab
         browser.close()
