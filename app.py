@@ -39,21 +39,21 @@ st.subheader("Pages")
 for path, title in ui.PAGES[1:]:
     st.page_link(path, label=title)
 
+
 st.subheader("Checkpoints")
 rows = find_checkpoints(ui.CHECKPOINT_FOLDER)
 good = [row for row in rows if row["error"] is None]
 if good:
     table = pd.DataFrame(good)
-    table["quality"] = [
-        ("accuracy" if row["task"] == "length" else "MSE")
-        + (f" {row['val_metric']:.4g}" if row["val_metric"] is not None else " –")
-        for row in good
-    ]
+    table["quality"] = [ui.quality_label(row) for row in good]
     st.dataframe(
         table[["name", "task", "model", "length", "steps", "quality", "date"]],
         hide_index=True,
     )
-    st.caption("Quality: the last validation metric recorded during training.")
+    st.caption(
+        "Quality: accuracy or MSE on 2000 fresh sequences (`python -m "
+        "rwa.evaluate`), or else the last validation metric of training."
+    )
 else:
     st.warning(f"No checkpoints found in {ui.CHECKPOINT_FOLDER}.")
 for row in rows:

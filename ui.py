@@ -49,6 +49,17 @@ def device_name():
     return f"GPU: {details.get('device_name', gpus[0].name)}"
 
 
+def quality_label(row):
+    """A checkpoint's quality for tables: its test metric when it has been
+    evaluated, else its last validation metric."""
+    name = "accuracy" if row["task"] == "length" else "MSE"
+    if row["test_metric"] is not None:
+        return f"test {name} {row['test_metric']:.4g}"
+    if row["val_metric"] is not None:
+        return f"validation {name} {row['val_metric']:.4g}"
+    return "–"
+
+
 def checkpoints(task=None, model=None):
     """Loadable-looking checkpoints (metadata readable), optionally filtered
     by task and by model kind (one kind or a tuple of kinds)."""

@@ -318,10 +318,20 @@ class Checkpoint:
         return {name: value.numpy()[:batch, :steps] for name, value in trace.items()}
 
 
+def _read_json(path):
+    """The JSON object in `path`, or {} if there is none or it is broken."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def find_checkpoints(folder="checkpoints"):
-    """Every `*.keras` in `folder` with what its metadata says, without
-    loading the models: a list of dicts, sorted by name. A checkpoint whose
-    metadata is missing or broken has its reason in `"error"`."""
+    """Every `*.keras` in `folder` with what its metadata (and evaluation
+    report, when there is one) says, without loading the models: a list of
+    dicts, sorted by name. A checkpoint whose metadata is missing or broken
+    has its reason in `"error"`."""
     rows = []
     for path in sorted(Path(folder).glob("*.keras")):
         row = {"name": path.stem, "path": str(path)}
@@ -332,6 +342,8 @@ def find_checkpoints(folder="checkpoints"):
             continue
         final = metadata.get("final")
         final = final if isinstance(final, dict) else {}
+        test = _read_json(path.with_name(f"{path.stem}.eval.json"))
+        test_metric = test.get("accuracy" if metadata["task"] == "length" else "mse")
         value = final.get("val_metric")
         date = metadata.get("updated") or metadata.get("created")
         rows.append(
@@ -342,6 +354,7 @@ def find_checkpoints(folder="checkpoints"):
                 "length": metadata.get("length"),
                 "steps": metadata.get("steps"),
                 "val_metric": value if isinstance(value, (int, float)) else None,
+                "test_metric": test_metric if isinstance(test_metric, float) else None,
                 "date": date[:10] if isinstance(date, str) else "",
                 "error": None,
             }
