@@ -57,9 +57,12 @@ def test_every_page_runs_with_defaults(folder, page):
 
 
 def test_home_lists_checkpoints_and_device(folder):
+    (folder / "rwa_adding.eval.json").write_text('{"mse": 0.00123}')
     app = run_page("app.py")
-    table = app.dataframe[0].value
-    assert set(table["name"]) == TINY_NAMES
+    table = app.dataframe[0].value.set_index("name")
+    assert set(table.index) == TINY_NAMES
+    assert table.loc["rwa_adding", "quality"] == "test MSE 0.00123"
+    assert table.loc["lstm_adding", "quality"].startswith("validation MSE ")
     assert len(app.latex) == 3
     assert any("Inference runs on CPU" in caption.value for caption in app.caption)
 
