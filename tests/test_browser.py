@@ -127,7 +127,6 @@ def test_length_page_redraws_when_the_length_changes(server, page, screenshots):
     wait_idle(page)
     assert heatmap_rows(page) == 600
     before = metric_value(page, "P(L > 500)")
-    page.screenshot(path=screenshots / "sequence_length.png", full_page=True)
 
     box = page.get_by_label("L", exact=True)
     box.fill("420")
@@ -148,6 +147,14 @@ def test_length_page_redraws_when_the_length_changes(server, page, screenshots):
         "() => document.querySelector('.js-plotly-plot')._fullData[0].y.length === 1000"
     )
     print(f"heatmap of 1000 x 250 redrawn in {time.perf_counter() - started:.2f} s")
+
+    page.get_by_role("button", name="Run probe").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot').length === 2"
+    )
+    wait_idle(page)
+    assert "crosses 0.5" in page.locator('[data-testid="stMetric"]').last.inner_text()
+    page.screenshot(path=screenshots / "sequence_length.png", full_page=True)
 
 
 def test_other_pages_render(server, page, screenshots):
