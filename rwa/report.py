@@ -57,7 +57,13 @@ def results(folder):
                 "fresh test": _metric(task, test.get(METRIC_NAMES[task])),
                 "steps to threshold": "not reached" if reached is None else reached,
                 "paper": PAPER_STEPS.get((model, task, length), "–"),
-                "command": f"`{metadata['command']}`",
+                "command(s)": " then ".join(
+                    f"`{command}`"
+                    for command in [
+                        metadata["command"],
+                        *metadata.get("resumed_with", []),
+                    ]
+                ),
             }
         )
     return rows

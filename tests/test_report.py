@@ -17,7 +17,7 @@ def test_tables_from_checkpoint_files(tiny_checkpoints, tmp_path, capsys):
     row = rows[0]
     assert row["task"] == "adding T=12" and row["steps"] == 20
     assert row["fresh test"].startswith("MSE ")
-    assert row["command"].startswith("`python -m rwa.train")
+    assert row["command(s)"].startswith("`python -m rwa.train")
     extra = report.generalisation(tmp_path)
     assert [(r["trained T"], r["tested T"], r["n"]) for r in extra] == [(12, 30, 50)]
 
