@@ -42,7 +42,7 @@ else:
     st.write(f"True sum {example.target:.4f}")
 stride = ui.stride_for(example.length)
 steps = np.arange(0, example.length, stride)
-for column, ckpt, key in ((left, first, "a"), (right, second, "b")):
+for column, ckpt, key in zip(st.columns(2), (first, second), ("a", "b")):
     with column:
         layer = ui.choose_layer(ckpt, key=f"{key}_layer")
         prediction, trace = ui.run(ckpt, example, layer)
@@ -52,7 +52,13 @@ for column, ckpt, key in ((left, first, "a"), (right, second, "b")):
         else:
             label = "Predicted sum"
             verdict = f"error {prediction - example.target:+.4f}"
-        st.metric(f"{label} · {ckpt.path.stem}", f"{prediction:.4f}", verdict)
+        st.metric(
+            f"{label} · {ckpt.path.stem}",
+            f"{prediction:.4f}",
+            verdict,
+            delta_color="off",
+            delta_arrow="off",
+        )
         st.plotly_chart(
             plots.state_heatmap(
                 trace["h"][::stride],

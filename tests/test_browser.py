@@ -166,7 +166,7 @@ def test_other_pages_render(server, page, screenshots):
             "attention",
         ),
         ("/Training_curves", "training_curves"),
-        ("/Compare?task=adding&a=rwa_adding_100&b=rwa_adding_1000", "compare"),
+        ("/Compare?task=adding&a=rwa_adding_100&b=lstm_adding_100", "compare"),
     ]:
         page.goto(server + path)
         # A page shows a chart, or a message when a checkpoint it needs is absent.
