@@ -160,22 +160,24 @@ def test_long_sequences_and_large_logits_stay_finite():
     np.testing.assert_allclose(got, outputs, rtol=1e-5, atol=1e-6)
 
 
-def reference_rwa_stable(x, weights):
+def reference_rwa_stable(x, weights, lengths=None):
     """The reference loop with weights `exp(a_t - max_s a_s)`: the same
     average, computed without overflow for checking large logits."""
     w_u, b_u, w_g, b_g, w_a, s_0 = (np.float64(w) for w in weights)
     batch, steps, _ = x.shape
+    lengths = np.full(batch, steps) if lengths is None else lengths
     outputs = np.zeros((batch, steps, b_u.shape[0]))
     for b in range(batch):
         h = np.tanh(s_0)
         zs, logits = [], []
-        for t in range(steps):
+        for t in range(lengths[b]):
             x_h = np.concatenate([x[b, t], h])
             zs.append((x[b, t] @ w_u + b_u) * np.tanh(x_h @ w_g + b_g))
             logits.append(x_h @ w_a)
             weight = np.exp(np.array(logits) - np.max(logits, axis=0))
             h = np.tanh((weight * np.array(zs)).sum(0) / weight.sum(0))
             outputs[b, t] = h
+        outputs[b, lengths[b] :] = h
     return outputs, h
 
 
@@ -315,3 +317,112 @@ def test_saved_model_reloads_in_fresh_process(tmp_path):
 def test_unroll_is_refused():
     with pytest.raises(ValueError, match="unroll"):
         RWA(4, unroll=True)
+
+
+def numeric_gradients(loss, arrays, eps=1e-6):
+    """Central differences of the scalar `loss(*arrays)` for every entry."""
+    gradients = []
+    for i, array in enumerate(arrays):
+        gradient = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            shifted = []
+            for sign in (1.0, -1.0):
+                moved = [a.copy() for a in arrays]
+                moved[i][index] += sign * eps
+                shifted.append(loss(*moved))
+            gradient[index] = (shifted[0] - shifted[1]) / (2 * eps)
+        gradients.append(gradient)
+    return gradients
+
+
+@pytest.mark.parametrize("logit_scale", [None, 60.0])
+def test_gradients_match_finite_differences_of_reference(logit_scale):
+    """The layer's gradients against central differences of the float64
+    reference loop, for every weight and input, with padding."""
+    layer = random_layer(3, 2, seed=23, return_sequences=True, dtype="float64")
+    weights = layer.get_weights()
+    if logit_scale is not None:  # logits of several hundred: exp(a) overflows
+        weights[4] = np.abs(weights[4]) * logit_scale
+        layer.set_weights(weights)
+    rng = np.random.default_rng(24)
+    x = rng.normal(size=(2, 6, 2))
+    lengths = np.array([6, 4])
+    mask = np.arange(6)[None, :] < lengths[:, None]
+    coefficients = rng.normal(size=(2, 6, 3))
+
+    reference = reference_rwa if logit_scale is None else reference_rwa_stable
+
+    def reference_loss(x, *weights):
+        return np.sum(coefficients * reference(x, weights, lengths)[0])
+
+    inputs = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        loss = tf.reduce_sum(coefficients * layer(inputs, mask=mask))
+    got = tape.gradient(loss, [inputs, *[w.value for w in layer.weights]])
+
+    expected = numeric_gradients(reference_loss, [x, *weights])
+    if logit_scale is not None:
+        assert np.abs(layer.trace(x)["a"].numpy()).max() > 100
+    np.testing.assert_allclose(loss.numpy(), reference_loss(x, *weights), rtol=1e-12)
+    for name, g, e in zip(["x"] + [w.name for w in layer.weights], got, expected):
+        np.testing.assert_allclose(g.numpy(), e, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+@pytest.mark.parametrize("given_state", [False, True])
+def test_gradients_of_every_output_match_keras_autodiff(
+    go_backwards, zero_output_for_mask, given_state
+):
+    """The layer (input products hoisted out of the loop) against `RWACell`
+    stepped by `keras.layers.RNN`, in float64: every output (the sequence and
+    the final n, d, m, h) and its gradient for every input (weights, sequence,
+    given initial states), with gaps in the mask and masked first steps."""
+    options = {
+        "return_sequences": True,
+        "return_state": True,
+        "go_backwards": go_backwards,
+        "zero_output_for_mask": zero_output_for_mask,
+        "dtype": "float64",
+    }
+    layer = random_layer(4, 2, seed=25, **options)
+    generic = keras.layers.RNN(RWACell(4, dtype="float64"), **options)
+    generic.build((None, None, 2))
+    generic.set_weights(layer.get_weights())
+
+    rng = np.random.default_rng(26)
+    x = tf.constant(rng.normal(size=(2, 6, 2)))
+    mask = np.array([[1, 1, 0, 1, 1, 0], [0, 1, 1, 1, 0, 0]], dtype=bool)
+    initial_state = []  # n, d, m, h
+    if given_state:
+        initial_state = [
+            tf.constant(rng.normal(size=(2, 4))),
+            tf.constant(rng.uniform(0.5, 2.0, size=(2, 4))),
+            tf.constant(rng.normal(size=(2, 4))),
+            tf.constant(np.tanh(rng.normal(size=(2, 4)))),
+        ]
+    coefficients = [rng.normal(size=(2, 6, 4))] + [
+        rng.normal(size=(2, 4)) for _ in range(4)
+    ]
+
+    def loss_and_gradients(rnn):
+        sources = [x, *initial_state, *[w.value for w in rnn.weights]]
+        with tf.GradientTape() as tape:
+            tape.watch([x, *initial_state])
+            outputs = rnn(x, mask=mask, initial_state=initial_state or None)
+            loss = sum(tf.reduce_sum(c * o) for c, o in zip(coefficients, outputs))
+        return outputs, tape.gradient(loss, sources)
+
+    got_outputs, got = loss_and_gradients(layer)
+    expected_outputs, expected = loss_and_gradients(generic)
+    for g, e in zip(got_outputs, expected_outputs):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12, atol=1e-14)
+    names = ["x"] + ["n_0", "d_0", "m_0", "h_0"][: len(initial_state)]
+    for name, g, e in zip(names + [w.name for w in layer.weights], got, expected):
+        if name == "initial_state" and given_state:  # not used then
+            assert g is None and e is None
+            continue
+        np.testing.assert_allclose(
+            g.numpy(), e.numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+        )
