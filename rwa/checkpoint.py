@@ -56,6 +56,14 @@ def atomic_path(path):
         raise
 
 
+def ensure_writable(folder):
+    """Creates `folder` and writes a file in it; raises `OSError` if either
+    fails, so that a bad output path fails before any long work."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.TemporaryFile(dir=folder).close()
+
+
 def save_json(path, data):
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -66,12 +74,22 @@ def save_model(path, model):
         model.save(temporary)
 
 
+def sibling(path, extension):
+    """The file of checkpoint `path` (`NAME.keras` or `NAME`) with `extension`
+    (`".json"`, `".csv"`, `".keras"`). A dot inside NAME stays: `lr0.5` gives
+    `lr0.5.json`, not `lr0.json`."""
+    path = Path(path)
+    if path.suffix == ".keras":
+        path = path.with_suffix("")
+    return path.with_name(path.name + extension)
+
+
 def metadata_path(path):
-    return Path(path).with_suffix(".json")
+    return sibling(path, ".json")
 
 
 def history_path(path):
-    return Path(path).with_suffix(".csv")
+    return sibling(path, ".csv")
 
 
 def read_metadata(path):

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rwa import analysis
-from rwa.checkpoint import CheckpointError, load_checkpoint, save_json
+from rwa.checkpoint import CheckpointError, ensure_writable, load_checkpoint, save_json
 from rwa.tasks import (
     ADDING_MAX_LENGTH,
     ADDING_MIN_LENGTH,
@@ -27,6 +27,7 @@ from rwa.tasks import (
 )
 
 BATCH_SIZE = 100
+DEFAULT_N = 2000
 # Sequences this far from the boundary must all be classified right.
 CLEAR_MARGIN = 25
 
@@ -114,11 +115,18 @@ def format_report(report):
     return "\n".join(lines)
 
 
-def default_out(ckpt, length):
-    path = ckpt.path
+def default_out(ckpt, length, n=DEFAULT_N, seed=0):
+    """`NAME.eval.json` beside the checkpoint, with `-T{length}`, `-n{n}` and
+    `-seed{seed}` added where they differ from the trained length, 2000 and 0,
+    so that a smaller or other run never replaces the shipped report."""
+    parts = [f"{ckpt.path.stem}.eval"]
     if ckpt.task == "adding" and length not in (None, ckpt.metadata.get("length")):
-        return path.with_name(f"{path.stem}.eval-T{length}.json")
-    return path.with_name(f"{path.stem}.eval.json")
+        parts.append(f"T{length}")
+    if n != DEFAULT_N:
+        parts.append(f"n{n}")
+    if seed != 0:
+        parts.append(f"seed{seed}")
+    return ckpt.path.with_name("-".join(parts) + ".json")
 
 
 def main(argv=None):
@@ -126,8 +134,10 @@ def main(argv=None):
         prog="python -m rwa.evaluate", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--n", type=int, default=2000, help="number of examples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, default=DEFAULT_N, help="number of examples")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the training seed of the test stream"
+    )
     parser.add_argument(
         "--length", type=int, help="adding task: T (default: the trained T)"
     )
@@ -135,6 +145,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.n <= 0:
         parser.error(f"--n must be positive; got {args.n}")
+    if not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be between 0 and 2**32 - 1; got {args.seed}")
     if args.length is not None and not (
         ADDING_MIN_LENGTH <= args.length <= ADDING_MAX_LENGTH
     ):
@@ -144,12 +156,21 @@ def main(argv=None):
         )
     try:
         ckpt = load_checkpoint(args.checkpoint)
+    except CheckpointError as error:
+        sys.exit(f"error: {error}")
+    out = args.out or default_out(ckpt, args.length, args.n, args.seed)
+    if out.is_dir():
+        sys.exit(f"error: --out {out} is a folder; expected a .json file")
+    try:
+        ensure_writable(out.parent)
+    except OSError as error:
+        sys.exit(f"error: cannot write {out}: {error}")
+    try:
         report = evaluate(ckpt, args.n, args.seed, args.length)
-    except (CheckpointError, ValueError) as error:
+    except ValueError as error:
         sys.exit(f"error: {error}")
 
     print(format_report(report))
-    out = args.out or default_out(ckpt, args.length)
     save_json(out, report)
     print(f"\nwrote {out}")
     return report

@@ -6,12 +6,14 @@ checkpoint (metadata, history, evaluation reports).
 
 import argparse
 import json
+import re
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from rwa.analysis import steps_to_threshold
-from rwa.checkpoint import history_path, read_metadata
+from rwa.checkpoint import CheckpointError, history_path, read_metadata
 from rwa.train import METRIC_NAMES
 
 # Steps to threshold in the authors' logs, batch 100 ([1], section 3).
@@ -38,41 +40,46 @@ def _metric(task, value):
 
 
 def results(folder):
-    """One row per checkpoint: what it is, how long it trained, how good."""
+    """One row per checkpoint: what it is, how long it trained, how good.
+    A checkpoint whose files cannot be read is reported on stderr and left
+    out."""
     rows = []
     for path in sorted(Path(folder).glob("*.keras")):
-        metadata = read_metadata(path)
-        task, model, length = metadata["task"], metadata["model"], metadata["length"]
-        history = pd.read_csv(history_path(path))
-        evaluation = path.with_name(f"{path.stem}.eval.json")
-        test = json.loads(evaluation.read_text()) if evaluation.exists() else {}
-        reached = steps_to_threshold(history, task)
-        rows.append(
-            {
-                "checkpoint": path.stem,
-                "task": task if task == "length" else f"adding T={length}",
-                "steps": metadata["steps"],
-                "wall time": f"{metadata['wall_seconds'] / 60:.0f} min",
-                "final val": _metric(task, metadata["final"]["val_metric"]),
-                "fresh test": _metric(task, test.get(METRIC_NAMES[task])),
-                "steps to threshold": "not reached" if reached is None else reached,
-                "paper": PAPER_STEPS.get((model, task, length), "–"),
-                "command(s)": " then ".join(
-                    f"`{command}`"
-                    for command in [
-                        metadata["command"],
-                        *metadata.get("resumed_with", []),
-                    ]
-                ),
-            }
-        )
+        try:
+            rows.append(_result(path))
+        except (CheckpointError, OSError, KeyError, TypeError, ValueError) as error:
+            print(f"error: {path.stem}: {error!r}; left out", file=sys.stderr)
     return rows
 
 
+def _result(path):
+    metadata = read_metadata(path)
+    task, model, length = metadata["task"], metadata["model"], metadata["length"]
+    history = pd.read_csv(history_path(path))
+    evaluation = path.with_name(f"{path.stem}.eval.json")
+    test = json.loads(evaluation.read_text()) if evaluation.exists() else {}
+    reached = steps_to_threshold(history, task)
+    commands = [metadata["command"], *metadata.get("resumed_with", [])]
+    return {
+        "checkpoint": path.stem,
+        "task": task if task == "length" else f"adding T={length}",
+        "steps": metadata["steps"],
+        "wall time": f"{metadata['wall_seconds'] / 60:.0f} min",
+        "final val": _metric(task, metadata["final"]["val_metric"]),
+        "fresh test": _metric(task, test.get(METRIC_NAMES[task])),
+        "steps to threshold": "not reached" if reached is None else reached,
+        "paper": PAPER_STEPS.get((model, task, length), "–"),
+        "command(s)": " then ".join(f"`{command}`" for command in commands),
+    }
+
+
 def generalisation(folder):
-    """Adding models evaluated at lengths they were not trained on."""
+    """Adding models evaluated at lengths they were not trained on, with the
+    default sample (`NAME.eval-T{T}.json`)."""
     rows = []
     for path in sorted(Path(folder).glob("*.eval-T*.json")):
+        if not re.fullmatch(r".+\.eval-T\d+\.json", path.name):
+            continue
         report = json.loads(path.read_text())
         rows.append(
             {
@@ -91,6 +98,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rwa.report")
     parser.add_argument("--folder", type=Path, default=Path("checkpoints"))
     args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        parser.error(f"--folder {args.folder} is not a folder")
     rows = results(args.folder)
     print(markdown_table(rows, list(rows[0]) if rows else ["checkpoint"]))
     extra = generalisation(args.folder)

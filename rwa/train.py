@@ -28,12 +28,14 @@ import tensorflow as tf
 from rwa.checkpoint import (
     CheckpointError,
     atomic_path,
+    ensure_writable,
     history_path,
     load_keras_model,
     metadata_path,
     read_metadata,
     save_json,
     save_model,
+    sibling,
 )
 from rwa.models import LEARNING_RATE, MODEL_KINDS, build_model, compile_model
 from rwa.tasks import (
@@ -150,6 +152,11 @@ def parse_args(argv):
         parser.error(f"--seed must be between 0 and 2**32 - 1; got {args.seed}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         parser.error(f"--learning-rate must be positive; got {args.learning_rate}")
+    if args.logical_cpus and (args.logical_cpus < 2 or args.strategy != "mirrored"):
+        parser.error(
+            f"--logical-cpus splits the CPU for --strategy mirrored and must be "
+            f"at least 2; got {args.logical_cpus} with --strategy {args.strategy}"
+        )
     if args.steps % args.eval_every:
         parser.error(
             f"--steps ({args.steps}) must be a multiple of --eval-every "
@@ -224,7 +231,7 @@ class CheckpointWriter(keras.callbacks.Callback):
             updated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         )
         save_json(metadata_path(self.path), self.metadata)
-        save_model(self.path.with_suffix(".keras"), self.model)
+        save_model(sibling(self.path, ".keras"), self.model)
 
 
 def make_strategy(args):
@@ -332,9 +339,23 @@ def dataset(args, start_step):
     return data.with_options(options)
 
 
+def read_history(path):
+    """The learning curve of the run to resume, or exit naming what is wrong."""
+    try:
+        history = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        sys.exit(f"error: cannot resume: {path} is missing or unreadable: {error}")
+    if list(history.columns) != list(HISTORY_COLUMNS):
+        sys.exit(
+            f"error: cannot resume: {path} has columns {list(history.columns)}, "
+            f"expected {list(HISTORY_COLUMNS)}"
+        )
+    return history
+
+
 def start(args, command):
     """The model, its metadata and history: fresh, fine-tuned or resumed."""
-    model_path = args.out.with_suffix(".keras")
+    model_path = sibling(args.out, ".keras")
     # A metadata file without a model is a run killed before its first save:
     # it starts again.
     exists = model_path.exists()
@@ -343,14 +364,18 @@ def start(args, command):
             f"error: {model_path} already exists; pass --resume to continue "
             "it, or choose another --out"
         )
-    if exists and args.init_from is not None:
-        sys.exit("error: --init-from starts a new run; it cannot be resumed into")
     if exists:
         try:
             metadata = read_metadata(args.out)
             model = load_keras_model(model_path, compile=True)
         except CheckpointError as error:
             sys.exit(f"error: cannot resume: {error}")
+        started_from = metadata.get("init_from")
+        if args.init_from is not None and str(args.init_from) != started_from:
+            sys.exit(
+                f"error: cannot resume {model_path} with --init-from "
+                f"{args.init_from}: it was started from {started_from or 'scratch'}"
+            )
         saved = {field: metadata.get(field) for field in RUN_FIELDS}
         if saved != run_fields(args):
             sys.exit(
@@ -364,7 +389,7 @@ def start(args, command):
             metadata.setdefault("learning_rate_changes", []).append(
                 {"step": step, "learning_rate": args.learning_rate}
             )
-        history = pd.read_csv(history_path(args.out))
+        history = read_history(history_path(args.out))
         history = history[history["step"] <= step]
         metadata.setdefault("resumed_with", []).append(command)
         return model, metadata, history
@@ -406,6 +431,11 @@ def main(argv=None):
     if not is_chief(strategy):
         out = Path(tempfile.mkdtemp()) / args.out.name
         logdir = out.parent / "tensorboard"
+    for flag, folder in (("--out", out.parent), ("--logdir", logdir)):
+        try:
+            ensure_writable(folder)  # now, not at the first evaluation
+        except OSError as error:
+            sys.exit(f"error: {flag}: cannot write in {folder}: {error}")
     if args.strategy != "default":
         args.no_jit = True  # XLA is for the one-device step
     with strategy.scope():

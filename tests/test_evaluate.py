@@ -27,6 +27,12 @@ def test_adding_at_another_length_gets_its_own_file(tiny_checkpoints, tmp_path):
     assert report["length"] == 40 and report["trained_length"] == 12
     assert evaluate.default_out(ckpt, 40).name == "lstm_adding.eval-T40.json"
     assert evaluate.default_out(ckpt, None).name == "lstm_adding.eval.json"
+    # A smaller or differently seeded run never replaces the default report.
+    assert evaluate.default_out(ckpt, 12, n=10).name == "lstm_adding.eval-n10.json"
+    assert (
+        evaluate.default_out(ckpt, 40, n=10, seed=3).name
+        == "lstm_adding.eval-T40-n10-seed3.json"
+    )
 
 
 def test_length_report(tiny_checkpoints):
@@ -52,6 +58,7 @@ def test_length_report(tiny_checkpoints):
         (["--checkpoint", "nowhere.keras"], "nowhere.keras: file not found"),
         (["--checkpoint", "x.keras", "--n", "0"], "--n must be positive"),
         (["--checkpoint", "x.keras", "--length", "1"], "--length must be between"),
+        (["--checkpoint", "x.keras", "--seed", "-1"], "--seed must be between"),
     ],
 )
 def test_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
@@ -60,3 +67,14 @@ def test_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(argv)
     assert message in str(exit_info.value) + capsys.readouterr().err
+
+
+def test_out_that_is_a_folder_fails_before_evaluating(tiny_checkpoints, tmp_path):
+    path = tiny_checkpoints["rwa", "adding"]
+    with pytest.raises(SystemExit, match="is a folder; expected a .json file"):
+        evaluate.main(["--checkpoint", str(path), "--out", str(tmp_path)])
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit, match="cannot write"):
+        evaluate.main(
+            ["--checkpoint", str(path), "--out", str(tmp_path / "file/x.json")]
+        )

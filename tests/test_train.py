@@ -90,6 +90,8 @@ def test_fine_tuning_records_its_source(tmp_path, tiny_checkpoints):
         (["--task", "sorting"], "invalid choice"),
         (["--task", "adding", "--seed", "-1"], "--seed must be between"),
         (["--task", "adding", "--learning-rate", "0"], "--learning-rate must be"),
+        (["--task", "adding", "--logical-cpus", "1"], "--logical-cpus splits"),
+        (["--task", "adding", "--logical-cpus", "2"], "with --strategy default"),
     ],
 )
 def test_bad_arguments(argv, message, capsys):
@@ -123,6 +125,44 @@ def test_model_without_metadata_cannot_resume(tmp_path):
     out.with_suffix(".json").unlink()
     with pytest.raises(SystemExit, match="cannot resume.*metadata file not found"):
         train_tiny(out, "--resume", steps=20, eval_every=10)
-    with pytest.raises(SystemExit, match="--init-from starts a new run"):
-        train_tiny(out, "--resume", "--init-from", str(out) + ".keras", steps=20,
-                   eval_every=10)  # fmt: skip
+
+
+def test_resume_of_a_fine_tuned_run_keeps_its_source(tmp_path, tiny_checkpoints):
+    source = str(tiny_checkpoints["rwa", "adding"])
+    tuned, scratch = tmp_path / "tuned", tmp_path / "scratch"
+    train_tiny(tuned, "--init-from", source, steps=2, eval_every=2)
+    model = train_tiny(tuned, "--resume", "--init-from", source, steps=4, eval_every=2)
+    assert int(model.optimizer.iterations.numpy()) == 4
+    train_tiny(scratch, steps=2, eval_every=2)
+    with pytest.raises(SystemExit, match="it was started from scratch"):
+        train_tiny(scratch, "--resume", "--init-from", source, steps=4, eval_every=2)
+    with pytest.raises(SystemExit, match=f"it was started from {source}"):
+        train_tiny(tuned, "--resume", "--init-from", str(scratch) + ".keras",
+                   steps=6, eval_every=2)  # fmt: skip
+
+
+def test_resume_without_a_readable_history_names_the_file(tmp_path):
+    out = tmp_path / "run"
+    train_tiny(out, steps=10, eval_every=10)
+    history = out.with_suffix(".csv")
+    history.unlink()
+    with pytest.raises(SystemExit, match="run.csv is missing or unreadable"):
+        train_tiny(out, "--resume", steps=20, eval_every=10)
+    history.write_text("when,what\n1,2\n")
+    with pytest.raises(SystemExit, match="has columns \\['when', 'what'\\]"):
+        train_tiny(out, "--resume", steps=20, eval_every=10)
+
+
+def test_a_dot_in_the_name_is_kept(tmp_path):
+    out = tmp_path / "adding_lr0.5"
+    train_tiny(out, steps=10, eval_every=10)
+    names = sorted(path.name for path in tmp_path.glob("adding_lr0.5.*"))
+    assert names == ["adding_lr0.5.csv", "adding_lr0.5.json", "adding_lr0.5.keras"]
+    model = train_tiny(out, "--resume", steps=20, eval_every=10)
+    assert int(model.optimizer.iterations.numpy()) == 20
+
+
+def test_an_unwritable_out_fails_before_training(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit, match="--out: cannot write in"):
+        train_tiny(tmp_path / "file" / "run", steps=10, eval_every=10)
