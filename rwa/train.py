@@ -1,7 +1,7 @@
 """Train an RWA or LSTM model on one of the paper's tasks.
 
-    python -m rwa.train --task adding --model rwa --length 100 --steps 2000 \\
-        --out checkpoints/rwa_adding_100
+    python -m rwa.train --task adding --model rwa --length 100 --steps 3000 \\
+        --eval-every 50 --out runs/rwa_adding_100
 
 Each step draws a fresh batch (seeded by the run's seed and the step number).
 Every `--eval-every` steps the model is evaluated on a fixed held-out set, one

@@ -11,7 +11,8 @@ from rwa import evaluate
 FOLDER = Path(__file__).parent.parent / "checkpoints"
 SHIPPED = sorted(FOLDER.glob("*.keras"))
 # Bars for the RWA checkpoints on fresh data; the LSTM baselines are shipped
-# as measured, converged or not.
+# as measured, converged or not. On 200 sequences one error is 0.5 %, so the
+# length bar is 99 % here; 99.5 % on 2000 is in checkpoints/README.md.
 BARS = {
     "rwa_length": ("accuracy", ">=", 0.99),
     "rwa_adding_100": ("mse", "<=", 1e-3),
@@ -24,6 +25,10 @@ EXPECTED = [
     "lstm_length",
     "lstm_adding_100",
     "lstm_adding_1000",
+    "stacked_rwa_adding_100",
+    "stacked_rwa_adding_1000",
+    "lstm_attention_adding_100",
+    "lstm_attention_adding_1000",
 ]
 
 
@@ -37,6 +42,8 @@ def test_shipped_checkpoint_loads_and_meets_its_bar(path):
         name, comparison, bar = BARS[path.stem]
         value = report[name]
         assert value >= bar if comparison == ">=" else value <= bar, report
+    if path.stem == "rwa_length":
+        assert report["errors_with_margin_25"] == 0, report
 
 
 @pytest.mark.parametrize("name", EXPECTED)
