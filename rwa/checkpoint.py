@@ -141,8 +141,8 @@ def load_keras_model(path, compile=False):
 
 def load_checkpoint(path):
     """Loads `NAME.keras` and the `NAME.json` beside it as a Checkpoint."""
+    model = load_keras_model(path)  # first: it checks that `path` is a .keras
     metadata = read_metadata(path)
-    model = load_keras_model(path)
     return Checkpoint(Path(path), model, metadata)
 
 
