@@ -164,7 +164,8 @@ def parse_args(argv):
         )
     if args.out is None:
         suffix = "" if args.task == "length" else f"_{args.length}"
-        args.out = Path("runs") / f"{args.model}_{args.task}{suffix}"
+        model = args.model.replace("-", "_")  # as the shipped names
+        args.out = Path("runs") / f"{model}_{args.task}{suffix}"
     args.out = args.out.with_suffix("") if args.out.suffix == ".keras" else args.out
     if args.logdir is None:
         args.logdir = Path("runs") / "tensorboard" / args.out.name

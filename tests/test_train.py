@@ -80,6 +80,13 @@ def test_fine_tuning_records_its_source(tmp_path, tiny_checkpoints):
     )
 
 
+def test_default_out_names_the_model_and_task():
+    argv = ["--task", "adding", "--model", "stacked-rwa", "--steps", "100"]
+    assert str(train.parse_args(argv).out) == "runs/stacked_rwa_adding_100"
+    argv = ["--task", "length", "--steps", "100"]
+    assert str(train.parse_args(argv).out) == "runs/rwa_length"
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
