@@ -360,7 +360,7 @@ def find_checkpoints(folder="checkpoints"):
             continue
         final = metadata.get("final")
         final = final if isinstance(final, dict) else {}
-        test = _read_json(path.with_name(f"{path.stem}.eval.json"))
+        test = _read_json(sibling(path, ".eval.json"))
         test_metric = test.get("accuracy" if metadata["task"] == "length" else "mse")
         value = final.get("val_metric")
         date = metadata.get("updated") or metadata.get("created")

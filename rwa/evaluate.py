@@ -17,7 +17,13 @@ import numpy as np
 from tqdm import tqdm
 
 from rwa import analysis
-from rwa.checkpoint import CheckpointError, ensure_writable, load_checkpoint, save_json
+from rwa.checkpoint import (
+    CheckpointError,
+    ensure_writable,
+    load_checkpoint,
+    save_json,
+    sibling,
+)
 from rwa.tasks import (
     ADDING_MAX_LENGTH,
     ADDING_MIN_LENGTH,
@@ -119,14 +125,14 @@ def default_out(ckpt, length, n=DEFAULT_N, seed=0):
     """`NAME.eval.json` beside the checkpoint, with `-T{length}`, `-n{n}` and
     `-seed{seed}` added where they differ from the trained length, 2000 and 0,
     so that a smaller or other run never replaces the shipped report."""
-    parts = [f"{ckpt.path.stem}.eval"]
+    parts = [".eval"]
     if ckpt.task == "adding" and length not in (None, ckpt.metadata.get("length")):
         parts.append(f"T{length}")
     if n != DEFAULT_N:
         parts.append(f"n{n}")
     if seed != 0:
         parts.append(f"seed{seed}")
-    return ckpt.path.with_name("-".join(parts) + ".json")
+    return sibling(ckpt.path, "-".join(parts) + ".json")
 
 
 def main(argv=None):

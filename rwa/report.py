@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from rwa.analysis import steps_to_threshold
-from rwa.checkpoint import CheckpointError, history_path, read_metadata
+from rwa.checkpoint import CheckpointError, history_path, read_metadata, sibling
 from rwa.train import METRIC_NAMES
 
 # Steps to threshold in the authors' logs, batch 100 ([1], section 3).
@@ -56,7 +56,7 @@ def _result(path):
     metadata = read_metadata(path)
     task, model, length = metadata["task"], metadata["model"], metadata["length"]
     history = pd.read_csv(history_path(path))
-    evaluation = path.with_name(f"{path.stem}.eval.json")
+    evaluation = sibling(path, ".eval.json")
     test = json.loads(evaluation.read_text()) if evaluation.exists() else {}
     reached = steps_to_threshold(history, task)
     commands = [metadata["command"], *metadata.get("resumed_with", [])]

@@ -346,10 +346,10 @@ def read_history(path):
         history = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         sys.exit(f"error: cannot resume: {path} is missing or unreadable: {error}")
-    if list(history.columns) != list(HISTORY_COLUMNS):
+    if list(history.columns) != HISTORY_COLUMNS:
         sys.exit(
             f"error: cannot resume: {path} has columns {list(history.columns)}, "
-            f"expected {list(HISTORY_COLUMNS)}"
+            f"expected {HISTORY_COLUMNS}"
         )
     return history
 
