@@ -16,6 +16,12 @@ train() {
     "$python" -m rwa.train --resume --verbose 2 "$@" --out "runs/$name"
 }
 
+# steps_of NAME: how many steps the shipped checkpoint NAME was trained for.
+steps_of() {
+    "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["steps"])' \
+        "checkpoints/$1.json"
+}
+
 # ship NAME [LENGTH...]: copies the finished run here, evaluates it on fresh
 # sequences, and at each LENGTH it was not trained on.
 ship() {
@@ -44,9 +50,10 @@ train rwa_length --task length --model rwa --steps 3000 --learning-rate 1e-4
 ship rwa_length
 train rwa_adding_1000 --task adding --model rwa --length 1000 --steps 2000
 # Its validation MSE at 1e-3 sits between 1.6e-3 and 4.4e-3 after step 1500,
-# and at 1e-4 it levels off at 1.2e-3; 1000 steps at 3e-4 follow.
+# and at 1e-4 it levels off at 1.2e-3; at 3e-4 it reaches 1.0e-3 by step 3500
+# and goes on for 500 steps more.
 train rwa_adding_1000 --task adding --model rwa --length 1000 --steps 2500 --learning-rate 1e-4
-train rwa_adding_1000 --task adding --model rwa --length 1000 --steps 3500 --learning-rate 3e-4
+train rwa_adding_1000 --task adding --model rwa --length 1000 --steps 4000 --learning-rate 3e-4
 ship rwa_adding_1000 2000 5000
 
 # The LSTM baselines, at least as long as the matching RWA run; the T = 100
@@ -60,14 +67,14 @@ ship stacked_rwa_adding_100 1000
 train lstm_attention_adding_100 --task adding --model lstm-attention --length 100 --steps 3000 --eval-every 50
 ship lstm_attention_adding_100 1000
 
-# The long LSTM baselines.
-train lstm_length --task length --model lstm --steps 3000
+# The long LSTM baselines, and stacked RWA and LSTM with attention at T = 1000,
+# each with as many steps as the matching RWA run.
+train lstm_length --task length --model lstm --steps "$(steps_of rwa_length)"
 ship lstm_length
-train lstm_adding_1000 --task adding --model lstm --length 1000 --steps 2000
+steps=$(steps_of rwa_adding_1000)
+train lstm_adding_1000 --task adding --model lstm --length 1000 --steps "$steps"
 ship lstm_adding_1000
-
-# Stacked RWA and LSTM with attention at T = 1000.
-train stacked_rwa_adding_1000 --task adding --model stacked-rwa --length 1000 --steps 2000
-ship stacked_rwa_adding_1000
-train lstm_attention_adding_1000 --task adding --model lstm-attention --length 1000 --steps 2000
-ship lstm_attention_adding_1000
+train stacked_rwa_adding_1000 --task adding --model stacked-rwa --length 1000 --steps "$steps"
+ship stacked_rwa_adding_1000 2000 5000
+train lstm_attention_adding_1000 --task adding --model lstm-attention --length 1000 --steps "$steps"
+ship lstm_attention_adding_1000 2000 5000
