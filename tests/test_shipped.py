@@ -41,8 +41,7 @@ def test_shipped_checkpoint_loads_and_meets_its_bar(path):
     if path.stem in BARS:
         name, comparison, bar = BARS[path.stem]
         value = report[name]
-        met = value >= bar if comparison == ">=" else value <= bar
-        assert met, report
+        assert value >= bar if comparison == ">=" else value <= bar, report
     if path.stem == "rwa_length":
         assert report["errors_with_margin_25"] == 0, report
 
