@@ -12,7 +12,9 @@ st.title("Training curves")
 st.caption(
     "Validation accuracy (length task) or MSE (adding task) against training "
     "step for every shipped checkpoint. A star marks the first evaluation past "
-    "the threshold: accuracy ≥ 0.99, or MSE < 0.01."
+    "the threshold: accuracy ≥ 0.99, or MSE < 0.01. Colour tells the model "
+    "kind and line style the training length: solid for the shortest (T = 100 "
+    "on the adding plot), dotted for the next."
 )
 
 BASELINES = {"length": 0.5, "adding": analysis.TRIVIAL_ADDING_MSE}
@@ -33,7 +35,7 @@ for task in ("length", "adding"):
         except (OSError, ValueError, KeyError) as error:
             st.error(f"{row['name']}: cannot read its history ({error!r})")
             continue
-        histories.append((row["name"], row["model"], history, reached))
+        histories.append((row["name"], row["model"], row["length"], history, reached))
         paper = report.PAPER_STEPS.get((row["model"], task, row["length"]))
         table.append(
             {

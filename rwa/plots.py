@@ -124,6 +124,9 @@ def boundary_probe(sweep, crossing=None, height=420):
 
 
 # Colours by model kind: reds for the RWA family, blues for the LSTM family.
+# Within one plot, the training length picks the line style: the shortest
+# solid, the next dotted, and so on.
+LENGTH_DASHES = ("solid", "dot", "dashdot", "longdash")
 KIND_COLORS = {
     "rwa": RWA_COLOR,
     "stacked-rwa": "#ff7f0e",
@@ -137,21 +140,23 @@ def learning_curves(histories, task, baseline, height=480):
     step where each first passed the task's threshold marked.
 
     Args:
-        histories: list of `(name, kind, history DataFrame, threshold step or
-            None)`.
+        histories: list of `(name, kind, training length, history DataFrame,
+            threshold step or None)`.
         task: "length" (accuracy, linear axis) or "adding" (MSE, log axis).
         baseline: the trivial model's value, drawn as a dashed line.
     """
     figure = go.Figure()
-    for name, kind, history, reached in histories:
+    lengths = sorted({length for _, _, length, _, _ in histories})
+    for name, kind, length, history, reached in histories:
         color = KIND_COLORS.get(kind, "gray")
+        dash = LENGTH_DASHES[lengths.index(length) % len(LENGTH_DASHES)]
         figure.add_trace(
             go.Scatter(
                 x=history["step"],
                 y=history["val_metric"],
                 mode="lines",
                 name=name,
-                line=dict(color=color),
+                line=dict(color=color, dash=dash),
                 hovertemplate=name + "<br>step %{x}<br>%{y:.4g}<extra></extra>",
             )
         )

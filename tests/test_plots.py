@@ -29,3 +29,21 @@ def test_step_line_and_probe():
     figure = plots.boundary_probe(sweep, crossing=502.0)
     assert len(figure.data) == 3
     assert any(shape.x0 == 502.0 for shape in figure.layout.shapes)
+
+
+def test_learning_curves_tell_kind_and_length_apart():
+    history = pd.DataFrame({"step": [100, 200, 300], "val_metric": [0.2, 0.005, 0.001]})
+    histories = [
+        ("rwa_adding_1000", "rwa", 1000, history, 200),
+        ("rwa_adding_100", "rwa", 100, history, 200),
+        ("lstm_adding_100", "lstm", 100, history, None),
+    ]
+    figure = plots.learning_curves(histories, "adding", baseline=1 / 6)
+    lines = {trace.name: trace.line for trace in figure.data if trace.mode == "lines"}
+    assert lines["rwa_adding_100"].color == lines["rwa_adding_1000"].color
+    assert lines["rwa_adding_100"].color != lines["lstm_adding_100"].color
+    assert lines["rwa_adding_100"].dash == lines["lstm_adding_100"].dash == "solid"
+    assert lines["rwa_adding_1000"].dash == "dot"
+    stars = [trace for trace in figure.data if trace.mode == "markers"]
+    assert [(star.x[0], star.y[0]) for star in stars] == [(200, 0.005)] * 2
+    assert figure.layout.yaxis.type == "log"
