@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Trains every shipped checkpoint, one after another:
 #   mkdir -p logs && nohup bash checkpoints/train_all.sh > logs/train_all.log 2>&1 &
-# Each run trains in runs/ and resumes there if it was interrupted, so running
-# this again continues. A finished run is evaluated and copied here; a
-# checkpoint already here is not trained again.
+# Each run trains in $RUNS (default runs/) and resumes there if it was
+# interrupted, so running this again continues. A finished run is evaluated
+# and copied here; a checkpoint already here is not trained again. With
+# RUNS=checkpoints/partial the unfinished runs are tracked by git, so that a
+# long run can be committed part way and resumed on another machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
+runs=${RUNS:-runs}
 
-# train NAME ARGS...: trains runs/NAME with the rwa.train ARGS.
+# train NAME ARGS...: trains $runs/NAME with the rwa.train ARGS.
 train() {
     local name=$1
     shift
     [[ -e checkpoints/$name.json ]] && return
-    "$python" -m rwa.train --resume --verbose 2 "$@" --out "runs/$name"
+    "$python" -m rwa.train --resume --verbose 2 "$@" --out "$runs/$name"
 }
 
 # steps_of NAME: how many steps the shipped checkpoint NAME was trained for.
@@ -28,8 +31,8 @@ ship() {
     local name=$1
     shift
     if [[ ! -e checkpoints/$name.json ]]; then
-        cp "runs/$name.keras" "runs/$name.csv" checkpoints/
-        cp "runs/$name.json" checkpoints/  # last: it marks the copy complete
+        cp "$runs/$name.keras" "$runs/$name.csv" checkpoints/
+        cp "$runs/$name.json" checkpoints/  # last: it marks the copy complete
     fi
     [[ -e checkpoints/$name.eval.json ]] ||
         "$python" -m rwa.evaluate --checkpoint "checkpoints/$name.keras"
@@ -74,7 +77,7 @@ ship lstm_length
 steps=$(steps_of rwa_adding_1000)
 train lstm_adding_1000 --task adding --model lstm --length 1000 --steps "$steps"
 ship lstm_adding_1000
-train stacked_rwa_adding_1000 --task adding --model stacked-rwa --length 1000 --steps "$steps"
-ship stacked_rwa_adding_1000 2000 5000
 train lstm_attention_adding_1000 --task adding --model lstm-attention --length 1000 --steps "$steps"
 ship lstm_attention_adding_1000 2000 5000
+train stacked_rwa_adding_1000 --task adding --model stacked-rwa --length 1000 --steps "$steps"
+ship stacked_rwa_adding_1000 2000 5000

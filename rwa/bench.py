@@ -1,10 +1,12 @@
 """Measure RWA against Keras's LSTM on this machine.
 
-    python -m rwa.bench [--repeats 10] [--lengths 100 1000] [--json]
+    python -m rwa.bench [--repeats 10] [--lengths 100 1000] [--all-kinds] [--json]
 
 Rows:
 - `train`: one training step (forward, backward, Adam) on a batch of 100
-  adding-task sequences, 250 units, as `python -m rwa.train` runs it.
+  adding-task sequences, 250 units, as `python -m rwa.train` runs it (with
+  XLA where `rwa.models.uses_xla` says so). `--all-kinds` adds every model
+  kind, each both with and without XLA.
 - `trace`: the app's inference call, `Checkpoint.trace` of one sequence of
   1000 steps with every state returned.
 - `matmul`: the recurrent products alone, `(100, 250) @ (250, 500)` once
@@ -27,7 +29,7 @@ import tensorflow as tf
 
 from rwa import tasks
 from rwa.checkpoint import Checkpoint
-from rwa.models import UNITS, build_model, compile_model
+from rwa.models import MODEL_KINDS, UNITS, build_model, compile_model, uses_xla
 
 BATCH = 100
 
@@ -48,7 +50,7 @@ def recurrent_flops(length, batch=BATCH, units=UNITS):
     return 3 * 2 * batch * units * (2 * units) * length
 
 
-def train_step_seconds(kind, length, repeats, jit_compile=True):
+def train_step_seconds(kind, length, repeats, jit_compile=None):
     model = compile_model(
         build_model(kind, "adding", seed=0), "adding", jit_compile=jit_compile
     )
@@ -89,7 +91,15 @@ def trace_seconds(kind, repeats, length=1000):
     return median_seconds(lambda: ckpt.trace(x), repeats)
 
 
-def run(lengths, repeats):
+def train_variants(all_kinds):
+    """(kind, XLA or not) of the `train` rows: how `rwa.train` runs rwa and
+    lstm, or every kind both ways."""
+    if not all_kinds:
+        return [(kind, uses_xla(kind)) for kind in ("rwa", "lstm")]
+    return [(kind, xla) for kind in MODEL_KINDS for xla in (True, False)]
+
+
+def run(lengths, repeats, all_kinds=False):
     rows = []
     for length in lengths:
         flops = recurrent_flops(length)
@@ -103,8 +113,8 @@ def run(lengths, repeats):
                 "GFLOP/s": flops / floor / 1e9,
             }
         )
-        for kind in ("rwa", "lstm"):
-            seconds = train_step_seconds(kind, length, repeats)
+        for kind, xla in train_variants(all_kinds):
+            seconds = train_step_seconds(kind, length, repeats, jit_compile=xla)
             rows.append(
                 {
                     "what": "train",
@@ -112,6 +122,7 @@ def run(lengths, repeats):
                     "T": length,
                     "ms": seconds * 1e3,
                     "GFLOP/s": flops / seconds / 1e9 if kind == "rwa" else None,
+                    "xla": xla,
                 }
             )
     for kind in ("rwa", "lstm"):
@@ -121,8 +132,13 @@ def run(lengths, repeats):
 
 
 def ratios(rows):
-    """RWA against LSTM and against the matmul floor, per length."""
-    by_key = {(row["what"], row["model"], row["T"]): row["ms"] for row in rows}
+    """RWA against LSTM and against the matmul floor, per length, each run
+    as `rwa.train` runs it."""
+    by_key = {
+        (row["what"], row["model"], row["T"]): row["ms"]
+        for row in rows
+        if "xla" not in row or row["xla"] == uses_xla(row["model"])
+    }
     result = {}
     for (what, model, length), ms in by_key.items():
         if what == "train" and model == "rwa":
@@ -135,12 +151,14 @@ def ratios(rows):
 
 
 def format_table(rows, ratio):
-    lines = [f"{'what':<8}{'model':<7}{'T':>6}{'ms':>10}{'GFLOP/s':>10}"]
+    lines = [f"{'what':<8}{'model':<16}{'XLA':<5}{'T':>6}{'ms':>10}{'GFLOP/s':>10}"]
     for row in rows:
         gflops = row.get("GFLOP/s")
         gflops = f"{gflops:10.1f}" if gflops is not None else f"{'':>10}"
+        xla = {True: "yes", False: "no"}.get(row.get("xla"), "")
         lines.append(
-            f"{row['what']:<8}{row['model']:<7}{row['T']:>6}{row['ms']:>10.1f}{gflops}"
+            f"{row['what']:<8}{row['model']:<16}{xla:<5}{row['T']:>6}"
+            f"{row['ms']:>10.1f}{gflops}"
         )
     lines.append("")
     lines += [f"{name:<26}{value:6.2f}" for name, value in ratio.items()]
@@ -162,12 +180,17 @@ def main(argv=None):
     )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--lengths", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument(
+        "--all-kinds",
+        action="store_true",
+        help="time the training step of every model kind, with and without XLA",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead")
     args = parser.parse_args(argv)
     if args.repeats <= 0 or min(args.lengths) < 2:
         parser.error("--repeats must be positive and every length at least 2")
 
-    rows = run(args.lengths, args.repeats)
+    rows = run(args.lengths, args.repeats, args.all_kinds)
     ratio = ratios(rows)
     machine = {
         "processor": processor_name(),

@@ -37,7 +37,13 @@ from rwa.checkpoint import (
     save_model,
     sibling,
 )
-from rwa.models import LEARNING_RATE, MODEL_KINDS, build_model, compile_model
+from rwa.models import (
+    LEARNING_RATE,
+    MODEL_KINDS,
+    build_model,
+    compile_model,
+    uses_xla,
+)
 from rwa.tasks import (
     ADDING_MAX_LENGTH,
     ADDING_MIN_LENGTH,
@@ -112,7 +118,9 @@ def parse_args(argv):
         help="TensorBoard folder (default runs/tensorboard/NAME)",
     )
     parser.add_argument(
-        "--no-jit", action="store_true", help="do not compile steps with XLA"
+        "--no-jit",
+        action="store_true",
+        help="do not compile steps with XLA (rwa and lstm use it by default)",
     )
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     parser.add_argument(
@@ -383,7 +391,7 @@ def start(args, command):
                 f"error: cannot resume {model_path}: it was trained with "
                 f"{saved}, this command asks for {run_fields(args)}"
             )
-        model.jit_compile = not args.no_jit
+        model.jit_compile = uses_xla(args.model) and not args.no_jit
         step = int(model.optimizer.iterations.numpy())
         if args.learning_rate is not None:
             model.optimizer.learning_rate.assign(args.learning_rate)
@@ -405,7 +413,7 @@ def start(args, command):
         model,
         args.task,
         learning_rate=args.learning_rate or LEARNING_RATE,
-        jit_compile=not args.no_jit,
+        jit_compile=False if args.no_jit else None,
     )
     metadata = {
         **run_fields(args),

@@ -25,6 +25,20 @@ def test_unknown_kind():
         models.build_model("gru", "adding")
 
 
+@pytest.mark.parametrize("kind", models.MODEL_KINDS)
+def test_xla_compiles_only_the_kinds_it_speeds_up(kind):
+    model = models.build_model(kind, "adding", units=4, seed=0)
+    assert models.compile_model(model, "adding").jit_compile == (
+        kind in ("rwa", "lstm")
+    )
+    assert not models.compile_model(model, "adding", jit_compile=False).jit_compile
+
+
+def test_uses_xla_names_an_unknown_kind():
+    with pytest.raises(ValueError, match="model.*Received: 'gru'"):
+        models.uses_xla("gru")
+
+
 def test_attention_pooling_ignores_masked_steps():
     layer = models.AttentionPooling(4)
     layer.build((None, None, 3))
@@ -42,7 +56,9 @@ def test_attention_pooling_ignores_masked_steps():
 @pytest.mark.parametrize("kind", ["stacked-rwa", "lstm-attention"])
 def test_new_kinds_train_save_load_and_trace(kind, tmp_path):
     out = tmp_path / kind
-    train_tiny(out, model=kind, steps=20, eval_every=10)
+    train_tiny(out, model=kind, steps=10, eval_every=10)
+    resumed = train_tiny(out, "--resume", model=kind, steps=20, eval_every=10)
+    assert not resumed.jit_compile  # several times slower with XLA
     ckpt = rwa.load_checkpoint(out.with_suffix(".keras"))
     assert ckpt.model_kind == kind
     example = tasks.adding_example(12, (1, 7))

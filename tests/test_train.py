@@ -36,6 +36,7 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
     resumed = train_tiny(tmp_path / "split", "--resume", steps=30, eval_every=10)
 
     assert int(resumed.optimizer.iterations.numpy()) == 30
+    assert resumed.jit_compile  # rwa keeps XLA when resumed
     for a, b in zip(whole.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     history = pd.read_csv(tmp_path / "split.csv")
