@@ -140,12 +140,11 @@ def build_model(kind, task, units=UNITS, seed=None):
 def uses_xla(kind):
     """Whether the training step of `kind` is compiled with XLA by default.
 
-    XLA makes the step of `rwa` and `lstm` about a third faster on a CPU.
+    XLA takes 5-28 % off the step of `rwa` and `lstm` on a CPU.
     Note: with a recurrent layer that returns every step (`stacked-rwa`,
-    `lstm-attention`), the XLA-compiled step is several times slower instead
-    (batch 100, T = 1000 on a 2-core CPU: 16 s against 4.2 s for
-    `stacked-rwa`, 15 s against 2.3 s for `lstm-attention`), so those kinds
-    train without it.
+    `lstm-attention`), the XLA-compiled step grows much faster than the
+    length: at T = 1000 it is 4.5 and 6.6 times slower than without XLA
+    (`python -m rwa.bench --all-kinds`), so those kinds train without it.
     """
     return check_model_kind(kind) in ("rwa", "lstm")
 
