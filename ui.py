@@ -21,7 +21,7 @@ PAGES = [
     ("app.py", "Home"),
     ("pages/1_Sequence_length.py", "Sequence length"),
     ("pages/2_Adding_problem.py", "Adding problem"),
-    ("pages/3_RWA_attention.py", "RWA attention"),
+    ("pages/3_RWA_attention.py", "Attention"),
     ("pages/4_Training_curves.py", "Training curves"),
     ("pages/5_Compare.py", "Compare"),
 ]

@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 from rwa import analysis, plots, report
-from rwa.checkpoint import history_path
+from rwa.checkpoint import CheckpointError, read_history
 
 ui.setup_page("Training curves")
 st.title("Training curves")
@@ -30,30 +30,36 @@ for task in ("length", "adding"):
         if row["task"] != task:
             continue
         try:
-            history = pd.read_csv(history_path(row["path"]))
-            reached = analysis.steps_to_threshold(history, task)
-        except (OSError, ValueError, KeyError) as error:
-            st.error(f"{row['name']}: cannot read its history ({error!r})")
+            history = read_history(row["path"])
+        except CheckpointError as error:
+            st.error(f"{row['name']}: cannot read its history: {error}")
             continue
-        histories.append((row["name"], row["model"], row["length"], history, reached))
-        paper = report.PAPER_STEPS.get((row["model"], task, row["length"]))
+        reached = analysis.steps_to_threshold(history, task)
+        length = row["length"]
+        histories.append((row["name"], row["model"], length, history, reached))
         table.append(
             {
                 "checkpoint": row["name"],
-                "task": task if task == "length" else f"adding T={row['length']}",
+                "task": task if task == "length" else f"adding T={length or '?'}",
+                "batch": row["batch_size"],
                 "steps trained": row["steps"],
                 "steps to threshold": reached,
-                "paper": paper,
+                "paper": report.PAPER_STEPS.get((row["model"], task, length)),
             }
         )
     if histories:
+        batches = {row["batch_size"] for row in rows if row["task"] == task}
         st.plotly_chart(
-            plots.learning_curves(histories, task, BASELINES[task]),
+            plots.learning_curves(histories, task, BASELINES[task], batches),
             key=f"curves_{task}",
         )
 
 st.subheader("Steps to threshold: ours and the paper's")
-st.dataframe(pd.DataFrame(table), hide_index=True)
+table = pd.DataFrame(table)
+if len(table):
+    counts = ["batch", "steps trained", "steps to threshold", "paper"]
+    table[counts] = table[counts].astype("Int64")
+st.dataframe(table, hide_index=True)
 st.caption(
     "Empty: not reached (ours) or not reported (paper). The paper's numbers "
     "come from the authors' logs with batches of 100 (Ostmeyer & Cowell 2017)."

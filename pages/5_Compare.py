@@ -10,7 +10,8 @@ ui.setup_page("Compare")
 st.title("Compare two models")
 st.caption(
     "The same input through two checkpoints of one task: their answers, their "
-    "states on the same time axis, and how far each state moves per step."
+    "states on the same time axis and colour scale, and how far each state "
+    "moves per step, on one y axis."
 )
 
 task = st.radio(
@@ -42,16 +43,27 @@ else:
     st.write(f"True sum {example.target:.4f}")
 stride = ui.stride_for(example.length)
 steps = np.arange(0, example.length, stride)
-for column, ckpt, key in zip(st.columns(2), (first, second), ("a", "b")):
+columns = st.columns(2)
+runs = []
+for column, ckpt, key in zip(columns, (first, second), ("a", "b")):
     with column:
         layer = ui.choose_layer(ckpt, key=f"{key}_layer")
-        prediction, trace = ui.run(ckpt, example, layer)
+    prediction, trace = ui.run(ckpt, example, layer)
+    runs.append((ckpt, key, layer, prediction, trace["h"]))
+# One colour scale and one y axis for both, so that sizes compare by eye.
+reach = max(float(np.abs(h).max()) for *_, h in runs) or 1.0
+changes = [analysis.state_change(h) for *_, h in runs]
+top = max(float(change.max()) for change in changes) * 1.05 or 1.0
+for column, (ckpt, key, layer, prediction, h), change in zip(columns, runs, changes):
+    with column:
+        error = prediction - example.target
         if task == "length":
             label = "P(L > 500)"
             verdict = "right" if (prediction > 0.5) == bool(example.target) else "wrong"
+            verdict = f"{verdict}, error {error:+.4f}"
         else:
             label = "Predicted sum"
-            verdict = f"error {prediction - example.target:+.4f}"
+            verdict = f"error {error:+.4f}"
         st.metric(
             f"{label} · {ckpt.path.stem}",
             f"{prediction:.4f}",
@@ -59,21 +71,24 @@ for column, ckpt, key in zip(st.columns(2), (first, second), ("a", "b")):
             delta_color="off",
             delta_arrow="off",
         )
+        layer_name = f", RWA layer {layer + 1}" if ckpt.num_recurrent_layers > 1 else ""
         st.plotly_chart(
             plots.state_heatmap(
-                trace["h"][::stride],
-                title=f"{ckpt.path.stem} ({ckpt.model_kind})",
+                h[::stride],
+                title=f"{ckpt.path.stem} ({ckpt.model_kind}{layer_name})",
                 markers=example.markers,
                 steps=steps,
+                zrange=(-reach, reach),
             ),
             key=f"{key}_heatmap",
         )
         st.plotly_chart(
             plots.step_line(
-                analysis.state_change(trace["h"]),
+                change,
                 "State change per step",
                 "‖h_t − h_(t−1)‖",
                 markers=example.markers,
+                y_range=(0, top),
             ),
             key=f"{key}_change",
         )

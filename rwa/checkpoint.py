@@ -24,6 +24,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from rwa.layer import RWA
@@ -90,6 +91,39 @@ def metadata_path(path):
 
 def history_path(path):
     return sibling(path, ".csv")
+
+
+# The columns of a learning curve, `NAME.csv`, in order.
+HISTORY_COLUMNS = ["step", "wall_seconds", "loss", "val_loss", "val_metric"]
+
+
+def read_history(path):
+    """The learning curve beside checkpoint `path` as a DataFrame, or a
+    CheckpointError that names the file and what is wrong with it."""
+    csv_path = history_path(path)
+    try:
+        history = pd.read_csv(csv_path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise CheckpointError(f"{csv_path}: missing or unreadable ({error})") from None
+    except pd.errors.EmptyDataError:
+        raise CheckpointError(
+            f"{csv_path}: empty; expected a header {','.join(HISTORY_COLUMNS)}"
+        ) from None
+    if list(history.columns) != HISTORY_COLUMNS:
+        raise CheckpointError(
+            f"{csv_path}: has columns {list(history.columns)}, expected "
+            f"{HISTORY_COLUMNS}"
+        )
+    text = [
+        column
+        for column in HISTORY_COLUMNS
+        if not pd.api.types.is_numeric_dtype(history[column])
+    ]
+    if text:
+        raise CheckpointError(
+            f"{csv_path}: column(s) {text} hold values that are not numbers"
+        )
+    return history
 
 
 def read_metadata(path):
@@ -345,6 +379,11 @@ def _read_json(path):
     return data if isinstance(data, dict) else {}
 
 
+def _count(value):
+    """`value` if it is a whole number, else None (a hand-edited JSON)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def find_checkpoints(folder="checkpoints"):
     """Every `*.keras` in `folder` with what its metadata (and evaluation
     report, when there is one) says, without loading the models: a list of
@@ -369,8 +408,9 @@ def find_checkpoints(folder="checkpoints"):
                 **row,
                 "task": metadata["task"],
                 "model": metadata["model"],
-                "length": metadata.get("length"),
-                "steps": metadata.get("steps"),
+                "length": _count(metadata.get("length")),
+                "steps": _count(metadata.get("steps")),
+                "batch_size": _count(metadata.get("batch_size")),
                 "val_metric": value if isinstance(value, (int, float)) else None,
                 "test_metric": test_metric if isinstance(test_metric, float) else None,
                 "date": date[:10] if isinstance(date, str) else "",

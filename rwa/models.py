@@ -153,10 +153,11 @@ def compile_model(model, task, learning_rate=LEARNING_RATE, jit_compile=None):
     """Adam at the paper's learning rate; cross-entropy or MSE.
 
     `jit_compile`: whether XLA compiles the training step; `None` (the
-    default) compiles it where that is faster, as `uses_xla` says.
+    default) compiles it where that is faster, as `uses_xla` says, for a
+    model from `build_model`, and leaves any other model to Keras ("auto").
     """
     if jit_compile is None:
-        jit_compile = uses_xla(model.name)
+        jit_compile = uses_xla(model.name) if model.name in MODEL_KINDS else "auto"
     if task == "length":
         loss, metric = (
             "binary_crossentropy",

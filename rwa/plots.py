@@ -21,7 +21,14 @@ def _layout(figure, title, height):
 
 
 def state_heatmap(
-    h, title="State h", markers=(), steps=None, height=600, label="h", centre=0.0
+    h,
+    title="State h",
+    markers=(),
+    steps=None,
+    height=600,
+    label="h",
+    centre=0.0,
+    zrange=None,
 ):
     """Time (down) by units (across); colours centred on `centre` (None for a
     sequential scale).
@@ -30,16 +37,21 @@ def state_heatmap(
         h: (T, U) state of one sequence.
         markers: steps to draw as horizontal lines across the units.
         steps: (T,) the step number of each row (default 0 .. T-1).
+        zrange: `(low, high)` of the colour scale, so that two heatmaps can
+            share one; default: from `h`'s values.
     """
     h = np.asarray(h, dtype=np.float32)
     steps = np.arange(h.shape[0]) if steps is None else np.asarray(steps)
+    low, high = (None, None) if zrange is None else zrange
     figure = go.Figure(
         go.Heatmap(
             z=h,
             x=np.arange(h.shape[1]),
             y=steps,
             colorscale=STATE_COLORS if centre is not None else "Viridis",
-            zmid=centre,
+            zmid=centre if zrange is None else None,
+            zmin=low,
+            zmax=high,
             colorbar=dict(title=label),
             hovertemplate="step %{y}<br>unit %{x}<br>"
             + label
@@ -53,8 +65,11 @@ def state_heatmap(
     return _layout(figure, title, height)
 
 
-def step_line(values, title, y_title, markers=(), height=300, log_y=False):
-    """One value per step, with the marker steps as vertical lines."""
+def step_line(
+    values, title, y_title, markers=(), height=300, log_y=False, y_range=None
+):
+    """One value per step, with the marker steps as vertical lines; `y_range`
+    `(low, high)` fixes the y axis (default: from the values)."""
     values = np.asarray(values, dtype=np.float64)
     figure = go.Figure(
         go.Scatter(
@@ -67,7 +82,7 @@ def step_line(values, title, y_title, markers=(), height=300, log_y=False):
     for step in markers:
         figure.add_vline(x=step, line=dict(color=MARKER_COLOR, width=2, dash="dot"))
     figure.update_xaxes(title="step")
-    figure.update_yaxes(title=y_title, type="log" if log_y else "linear")
+    figure.update_yaxes(title=y_title, type="log" if log_y else "linear", range=y_range)
     return _layout(figure, title, height)
 
 
@@ -135,18 +150,22 @@ KIND_COLORS = {
 }
 
 
-def learning_curves(histories, task, baseline, height=480):
+def learning_curves(histories, task, baseline, batch_sizes=(), height=480):
     """Validation metric against step, one line per checkpoint, with the
     step where each first passed the task's threshold marked.
 
     Args:
-        histories: list of `(name, kind, training length, history DataFrame,
-            threshold step or None)`.
+        histories: list of `(name, kind, training length or None, history
+            DataFrame, threshold step or None)`.
         task: "length" (accuracy, linear axis) or "adding" (MSE, log axis).
         baseline: the trivial model's value, drawn as a dashed line.
+        batch_sizes: the runs' batch sizes; one size is named on the x axis.
     """
     figure = go.Figure()
-    lengths = sorted({length for _, _, length, _, _ in histories})
+    lengths = sorted(
+        {length for _, _, length, _, _ in histories},
+        key=lambda length: (length is None, length or 0),
+    )
     for name, kind, length, history, reached in histories:
         color = KIND_COLORS.get(kind, "gray")
         dash = LENGTH_DASHES[lengths.index(length) % len(LENGTH_DASHES)]
@@ -180,7 +199,9 @@ def learning_curves(histories, task, baseline, height=480):
         line=dict(color="gray", dash="dash"),
         annotation_text=label,
     )
-    figure.update_xaxes(title="training step (batch of 100)")
+    batch_sizes = set(batch_sizes)
+    batch = f" (batch of {batch_sizes.pop()})" if len(batch_sizes) == 1 else ""
+    figure.update_xaxes(title=f"training step{batch}")
     if task == "length":
         figure.update_yaxes(title="validation accuracy")
     else:

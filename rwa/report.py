@@ -10,10 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from rwa.analysis import steps_to_threshold
-from rwa.checkpoint import CheckpointError, history_path, read_metadata, sibling
+from rwa.checkpoint import CheckpointError, read_history, read_metadata, sibling
 from rwa.train import METRIC_NAMES
 
 # Steps to threshold in the authors' logs, batch 100 ([1], section 3).
@@ -55,7 +53,7 @@ def results(folder):
 def _result(path):
     metadata = read_metadata(path)
     task, model, length = metadata["task"], metadata["model"], metadata["length"]
-    history = pd.read_csv(history_path(path))
+    history = read_history(path)
     evaluation = sibling(path, ".eval.json")
     test = json.loads(evaluation.read_text()) if evaluation.exists() else {}
     reached = steps_to_threshold(history, task)

@@ -26,12 +26,14 @@ import pandas as pd
 import tensorflow as tf
 
 from rwa.checkpoint import (
+    HISTORY_COLUMNS,
     CheckpointError,
     atomic_path,
     ensure_writable,
     history_path,
     load_keras_model,
     metadata_path,
+    read_history,
     read_metadata,
     save_json,
     save_model,
@@ -55,7 +57,6 @@ from rwa.tasks import (
 )
 
 STRATEGIES = ("default", "mirrored", "multiworker")
-HISTORY_COLUMNS = ["step", "wall_seconds", "loss", "val_loss", "val_metric"]
 METRIC_NAMES = {"length": "accuracy", "adding": "mse"}
 # Fields of the metadata that must match for a run to be resumed.
 RUN_FIELDS = (
@@ -348,20 +349,6 @@ def dataset(args, start_step):
     return data.with_options(options)
 
 
-def read_history(path):
-    """The learning curve of the run to resume, or exit naming what is wrong."""
-    try:
-        history = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        sys.exit(f"error: cannot resume: {path} is missing or unreadable: {error}")
-    if list(history.columns) != HISTORY_COLUMNS:
-        sys.exit(
-            f"error: cannot resume: {path} has columns {list(history.columns)}, "
-            f"expected {HISTORY_COLUMNS}"
-        )
-    return history
-
-
 def start(args, command):
     """The model, its metadata and history: fresh, fine-tuned or resumed."""
     model_path = sibling(args.out, ".keras")
@@ -377,6 +364,7 @@ def start(args, command):
         try:
             metadata = read_metadata(args.out)
             model = load_keras_model(model_path, compile=True)
+            history = read_history(args.out)
         except CheckpointError as error:
             sys.exit(f"error: cannot resume: {error}")
         started_from = metadata.get("init_from")
@@ -398,7 +386,6 @@ def start(args, command):
             metadata.setdefault("learning_rate_changes", []).append(
                 {"step": step, "learning_rate": args.learning_rate}
             )
-        history = read_history(history_path(args.out))
         history = history[history["step"] <= step]
         metadata.setdefault("resumed_with", []).append(command)
         return model, metadata, history

@@ -1,5 +1,8 @@
 """Every page of the app, run by Streamlit's AppTest on tiny checkpoints."""
 
+import base64
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -47,6 +50,18 @@ def run_page(page, query=None):
 
 def metrics(app):
     return {metric.label: metric.value for metric in app.metric}
+
+
+def figures(app):
+    """The Plotly figures on the page, in order, as dicts."""
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def array(value):
+    """An array from a figure's JSON, where Plotly may store it as base64."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"])
+    return np.asarray(value)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -150,9 +165,27 @@ def test_attention_page_says_peak_only_when_it_is_one(folder):
     np.testing.assert_allclose(weights.sum(axis=0), 1.0, rtol=1e-6)
 
 
-def test_attention_page_lists_only_rwa(folder):
+def test_attention_page_lists_the_kinds_with_attention(folder):
     app = run_page("pages/3_RWA_attention.py")
     assert set(app.selectbox(key="model").options) == {"rwa_adding", "rwa_length"}
+
+
+def test_attention_page_shows_the_lstm_pooling_weights(folder):
+    from conftest import train_tiny
+
+    train_tiny(folder / "lstm_attention_adding", model="lstm-attention", steps=2,
+               eval_every=2)  # fmt: skip
+    app = run_page("pages/3_RWA_attention.py")
+    assert "lstm_attention_adding" in app.selectbox(key="model").options
+    query = {"model": "lstm_attention_adding", "att_T": "40", "att_m1": "5"}
+    app = run_page("pages/3_RWA_attention.py", query | {"att_m2": "30"})
+    assert not app.exception and not app.error
+    ckpt = rwa.load_checkpoint(folder / "lstm_attention_adding.keras")
+    expected = ckpt.trace(tasks.adding_example(40, (5, 30)).values[None])["attention"]
+    (line,) = figures(app)  # no per-unit heatmap: one weight per step
+    np.testing.assert_allclose(array(line["data"][0]["y"]), expected[0], rtol=1e-6)
+    peaks = sorted(analysis.top_steps(expected[0], 2)) == [5, 30]
+    assert bool(app.success) == peaks
 
 
 def test_missing_and_corrupt_checkpoints(folder):
@@ -182,9 +215,28 @@ def test_empty_folder(tmp_path, monkeypatch):
 def test_training_curves_page(folder):
     app = run_page("pages/4_Training_curves.py")
     assert not app.exception and not app.error
-    table = app.dataframe[0].value
-    assert set(table["checkpoint"]) == TINY_NAMES
-    assert (table.loc[table["checkpoint"] == "rwa_adding", "steps trained"] == 20).all()
+    table = app.dataframe[0].value.set_index("checkpoint")
+    assert set(table.index) == TINY_NAMES
+    assert table.loc["rwa_adding", "steps trained"] == 20
+    assert (table["batch"] == 20).all()
+    counts = ["batch", "steps trained", "steps to threshold", "paper"]
+    assert (table.dtypes[counts] == "Int64").all()  # 800, not 800.0
+    length, adding = figures(app)
+    assert adding["layout"]["xaxis"]["title"]["text"] == "training step (batch of 20)"
+    assert adding["layout"]["yaxis"]["type"] == "log"
+    assert {trace["name"] for trace in adding["data"]} >= {"rwa_adding", "lstm_adding"}
+
+
+def test_training_curves_without_a_training_length(folder):
+    metadata = json.loads((folder / "lstm_adding.json").read_text())
+    del metadata["length"]
+    metadata["batch_size"] = "twenty"
+    (folder / "lstm_adding.json").write_text(json.dumps(metadata))
+    app = run_page("pages/4_Training_curves.py")
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value.set_index("checkpoint")
+    assert table.loc["lstm_adding", "task"] == "adding T=?"
+    assert "batch of" not in figures(app)[1]["layout"]["xaxis"]["title"]["text"]
 
 
 def test_compare_page(folder):
@@ -198,9 +250,28 @@ def test_compare_page(folder):
         expected = ckpt.predict(example.values[None])[0]
         assert shown[f"Predicted sum · {name}"] == f"{expected:.4f}"
 
+    # Both heatmaps on one colour scale, both change lines on one y axis.
+    heatmaps, lines = figures(app)[0::2], figures(app)[1::2]
+    states = [
+        rwa.load_checkpoint(folder / f"{name}.keras").trace(example.values[None])["h"]
+        for name in ("rwa_adding", "lstm_adding")
+    ]
+    reach = max(np.abs(h).max() for h in states)
+    for heatmap in heatmaps:
+        scale = heatmap["data"][0]
+        np.testing.assert_allclose([scale["zmin"], scale["zmax"]], [-reach, reach],
+                                   rtol=1e-6)  # fmt: skip
+    top = max(analysis.state_change(h[0]).max() for h in states) * 1.05
+    for line in lines:
+        np.testing.assert_allclose(
+            line["layout"]["yaxis"]["range"], [0, top], rtol=1e-6
+        )
+
     app.radio(key="task").set_value("length").run()
     assert not app.exception
     assert len(app.metric) == 2
+    for metric in app.metric:
+        assert re.fullmatch(r"(right|wrong), error [+-]\d\.\d{4}", metric.delta)
 
 
 def test_compare_page_needs_two_checkpoints(folder):
@@ -227,9 +298,11 @@ def test_stacked_rwa_layer_choice(folder):
 def test_training_curves_with_a_broken_history(folder):
     (folder / "rwa_adding.csv").write_text("")
     (folder / "lstm_adding.csv").write_text("step,loss\n10,0.5\n")
+    history = (folder / "rwa_length.csv").read_text().splitlines()
+    history[-1] = history[-1].rsplit(",", 1)[0] + ",abc"
+    (folder / "rwa_length.csv").write_text("\n".join(history))
     app = run_page("pages/4_Training_curves.py")
     assert not app.exception
-    assert {error.value.split(":")[0] for error in app.error} == {
-        "rwa_adding",
-        "lstm_adding",
-    }
+    errors = {error.value.split(":")[0]: error.value for error in app.error}
+    assert set(errors) == {"rwa_adding", "lstm_adding", "rwa_length"}
+    assert "not numbers" in errors["rwa_length"]

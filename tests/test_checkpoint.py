@@ -8,7 +8,7 @@ import pytest
 
 import rwa
 from rwa import tasks
-from rwa.checkpoint import CheckpointError, atomic_path
+from rwa.checkpoint import CheckpointError, atomic_path, read_history
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,29 @@ def test_trace_of_100000_steps_in_one_call(adding_rwa):
     trace = adding_rwa.trace(example.values[None])
     assert trace["h"].shape == (1, 100_000, 250)
     assert np.isfinite(trace["h"]).all() and np.isfinite(trace["d"]).all()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "run.csv: missing or unreadable"),
+        ("", "run.csv: empty; expected a header step,wall_seconds,loss"),
+        ("step,loss\n10,0.5\n", "has columns \\['step', 'loss'\\], expected"),
+        (
+            "step,wall_seconds,loss,val_loss,val_metric\n10,1.5,0.5,0.4,abc\n",
+            "column\\(s\\) \\['val_metric'\\] hold values that are not numbers",
+        ),
+    ],
+    ids=["missing", "empty", "other columns", "text"],
+)
+def test_read_history_names_what_is_wrong(tmp_path, text, message):
+    if text is not None:
+        (tmp_path / "run.csv").write_text(text)
+    with pytest.raises(CheckpointError, match=message):
+        read_history(tmp_path / "run.keras")
+
+
+def test_read_history_of_a_trained_run(tiny_checkpoints):
+    history = read_history(tiny_checkpoints["rwa", "adding"])
+    assert list(history["step"]) == list(range(2, 21, 2))
+    assert history["val_metric"].dtype == np.float64

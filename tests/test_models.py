@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 from conftest import train_tiny
@@ -32,6 +33,13 @@ def test_xla_compiles_only_the_kinds_it_speeds_up(kind):
         kind in ("rwa", "lstm")
     )
     assert not models.compile_model(model, "adding", jit_compile=False).jit_compile
+
+
+def test_compile_model_leaves_other_models_to_keras():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    expected = keras.models.clone_model(model)
+    expected.compile(optimizer="adam", loss="mse", jit_compile="auto")
+    assert models.compile_model(model, "adding").jit_compile == expected.jit_compile
 
 
 def test_uses_xla_names_an_unknown_kind():

@@ -15,12 +15,17 @@ def test_state_heatmap():
     assert [shape.y0 for shape in figure.layout.shapes] == [3, 20]
     assert figure.layout.yaxis.autorange == "reversed"
 
+    shared = plots.state_heatmap(h, zrange=(-2.5, 2.5)).data[0]
+    assert (shared.zmin, shared.zmax, shared.zmid) == (-2.5, 2.5, None)
+
 
 def test_step_line_and_probe():
     figure = plots.step_line([0, 1, 2], "t", "y", markers=(1,), log_y=True)
     assert list(figure.data[0].y) == [0, 1, 2]
     assert figure.layout.yaxis.type == "log"
     assert [shape.x0 for shape in figure.layout.shapes] == [1]
+    fixed = plots.step_line([0, 1], "t", "y", y_range=(0, 3))
+    assert fixed.layout.yaxis.range == (0, 3)
 
     sweep = pd.DataFrame(
         {"length": [490, 500, 510], "mean": [0.1, 0.4, 0.9], "std": [0.1] * 3,
@@ -47,3 +52,12 @@ def test_learning_curves_tell_kind_and_length_apart():
     stars = [trace for trace in figure.data if trace.mode == "markers"]
     assert [(star.x[0], star.y[0]) for star in stars] == [(200, 0.005)] * 2
     assert figure.layout.yaxis.type == "log"
+    assert figure.layout.xaxis.title.text == "training step"
+
+
+def test_learning_curves_with_an_unknown_length_and_one_batch_size():
+    history = pd.DataFrame({"step": [100, 200], "val_metric": [0.2, 0.1]})
+    histories = [("a", "rwa", None, history, None), ("b", "lstm", 100, history, None)]
+    figure = plots.learning_curves(histories, "adding", 1 / 6, batch_sizes=[100, 100])
+    assert [trace.line.dash for trace in figure.data] == ["dot", "solid"]
+    assert figure.layout.xaxis.title.text == "training step (batch of 100)"
