@@ -1,4 +1,4 @@
-"""Attention: how much each step weighs in what the model answers from."""
+"""Attention: how much each step weighs in the model's answer."""
 
 import numpy as np
 import streamlit as st
