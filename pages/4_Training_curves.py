@@ -61,6 +61,6 @@ if len(table):
     table[counts] = table[counts].astype("Int64")
 st.dataframe(table, hide_index=True)
 st.caption(
-    "Empty: not reached (ours) or not reported (paper). The paper's numbers "
+    "None: not reached (ours) or not reported (paper). The paper's numbers "
     "come from the authors' logs with batches of 100 (Ostmeyer & Cowell 2017)."
 )

@@ -160,21 +160,30 @@ def test_length_page_redraws_when_the_length_changes(server, page, screenshots):
 
 
 def test_other_pages_render(server, page, screenshots):
-    for path, name in [
-        ("", "home"),
-        ("/Adding_problem?model=rwa_adding_100&T=100&m1=10&m2=60", "adding_problem"),
+    # A page shows a chart, or a message when a checkpoint it needs is absent.
+    first = '[data-testid="stDataFrame"], .js-plotly-plot, [data-testid="stAlert"]'
+    for path, name, drawn in [
+        ("", "home", first),
+        (
+            "/Adding_problem?model=rwa_adding_100&T=100&m1=10&m2=60",
+            "adding_problem",
+            first,
+        ),
         (
             "/RWA_attention?model=rwa_adding_100&att_T=100&att_m1=10&att_m2=60",
             "attention",
+            first,
         ),
-        ("/Training_curves", "training_curves"),
-        ("/Compare?task=adding&a=rwa_adding_100&b=lstm_adding_100", "compare"),
+        # Its table comes after both plots.
+        ("/Training_curves", "training_curves", '[data-testid="stDataFrame"]'),
+        (
+            "/Compare?task=adding&a=rwa_adding_100&b=lstm_adding_100",
+            "compare",
+            first,
+        ),
     ]:
         page.goto(server + path)
-        # A page shows a chart, or a message when a checkpoint it needs is absent.
-        page.wait_for_selector(
-            '[data-testid="stDataFrame"], .js-plotly-plot, [data-testid="stAlert"]'
-        )
+        page.wait_for_selector(drawn)
         page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=screenshots / f"{name}.png", full_page=True)
