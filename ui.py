@@ -171,6 +171,11 @@ def length_input(prefix=""):
     try:
         if upload is not None:
             values = tasks.read_values_csv(upload.getvalue(), UPLOAD_MAX_BYTES)
+            if len(values) > tasks.LENGTH_MAX:
+                raise ValueError(
+                    f"The file holds {len(values):,} numbers; at most "
+                    f"{tasks.LENGTH_MAX:,} are accepted, one a step"
+                )
             return tasks.length_example(None, values=values)
         return tasks.length_example(length, seed=seed)
     except ValueError as error:

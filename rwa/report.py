@@ -37,17 +37,23 @@ def _metric(task, value):
     return f"accuracy {value:.4f}" if task == "length" else f"MSE {value:.2e}"
 
 
+def _rows(paths, row):
+    """`row(path)` for each path; a path whose files cannot be read is
+    reported on stderr and left out."""
+    rows = []
+    for path in paths:
+        try:
+            rows.append(row(path))
+        except (CheckpointError, OSError, KeyError, TypeError, ValueError) as error:
+            print(f"error: {path.name}: {error!r}; left out", file=sys.stderr)
+    return rows
+
+
 def results(folder):
     """One row per checkpoint: what it is, how long it trained, how good.
     A checkpoint whose files cannot be read is reported on stderr and left
     out."""
-    rows = []
-    for path in sorted(Path(folder).glob("*.keras")):
-        try:
-            rows.append(_result(path))
-        except (CheckpointError, OSError, KeyError, TypeError, ValueError) as error:
-            print(f"error: {path.stem}: {error!r}; left out", file=sys.stderr)
-    return rows
+    return _rows(sorted(Path(folder).glob("*.keras")), _result)
 
 
 def _result(path):
@@ -74,22 +80,25 @@ def _result(path):
 def generalisation(folder):
     """Adding models evaluated at lengths they were not trained on, with the
     default sample (`NAME.eval-T{T}.json`)."""
-    rows = []
-    for path in sorted(Path(folder).glob("*.eval-T*.json")):
-        if not re.fullmatch(r".+\.eval-T\d+\.json", path.name):
-            continue
-        report = json.loads(path.read_text())
-        rows.append(
-            {
-                "checkpoint": Path(report["checkpoint"]).stem,
-                "trained T": report["trained_length"],
-                "tested T": report["length"],
-                "n": report["n"],
-                "MSE": f"{report['mse']:.2e}",
-                "always 1.0": f"{report['trivial_mse']:.3f}",
-            }
-        )
+    paths = [
+        path
+        for path in sorted(Path(folder).glob("*.eval-T*.json"))
+        if re.fullmatch(r".+\.eval-T\d+\.json", path.name)
+    ]
+    rows = _rows(paths, _generalisation)
     return sorted(rows, key=lambda row: (row["checkpoint"], row["tested T"]))
+
+
+def _generalisation(path):
+    report = json.loads(path.read_text())
+    return {
+        "checkpoint": Path(report["checkpoint"]).stem,
+        "trained T": report["trained_length"],
+        "tested T": report["length"],
+        "n": report["n"],
+        "MSE": f"{report['mse']:.2e}",
+        "always 1.0": f"{report['trivial_mse']:.3f}",
+    }
 
 
 def main(argv=None):

@@ -218,6 +218,17 @@ def adding_example(length, markers, values=None, seed=0, marked_values=None):
     return Example(sequence, target, (first, second))
 
 
+def _is_header(cell):
+    """Whether a first CSV cell is a column name: a word with no digit that
+    is not a number either ("nan" and "inf" are values, and "0.5x" is a
+    mistyped one)."""
+    try:
+        float(cell)
+    except ValueError:
+        return not any(c.isdigit() for c in cell)
+    return False
+
+
 def read_values_csv(data, max_bytes=1_000_000):
     """The numbers in CSV `data` (bytes): one column, an optional header
     line. Raises a ValueError that says what is wrong with the file."""
@@ -226,7 +237,9 @@ def read_values_csv(data, max_bytes=1_000_000):
             f"The file is {len(data):,} bytes; at most {max_bytes:,} are accepted"
         )
     try:
-        table = pd.read_csv(io.BytesIO(data), header=None, dtype=str)
+        table = pd.read_csv(
+            io.BytesIO(data), header=None, dtype=str, keep_default_na=False
+        )
     except pd.errors.EmptyDataError:
         raise ValueError("The file holds no numbers") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -236,9 +249,8 @@ def read_values_csv(data, max_bytes=1_000_000):
             f"The file must have one column of numbers; it has {table.shape[1]}"
         )
     numbers = pd.to_numeric(table[0].str.strip(), errors="coerce")
-    first = str(table[0].iloc[0])
-    if numbers.isna().iloc[0] and not any(c.isdigit() for c in first):
-        numbers, table = numbers.iloc[1:], table.iloc[1:]  # a header line
+    if _is_header(str(table[0].iloc[0]).strip()):
+        numbers, table = numbers.iloc[1:], table.iloc[1:]
     bad = numbers.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

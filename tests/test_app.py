@@ -29,12 +29,14 @@ TINY_NAMES = {"rwa_adding", "rwa_length", "lstm_adding", "lstm_length"}
 @pytest.fixture
 def folder(tiny_checkpoints, tmp_path, monkeypatch):
     """A checkpoint folder holding the tiny checkpoints, for the app to list."""
+    # Imported before the variable is set, so that undoing the patch gives
+    # the later tests the folder they would see without it.
+    import ui
+
     for source in tiny_checkpoints.values():
         for suffix in (".keras", ".json", ".csv"):
             shutil.copy(source.with_suffix(suffix), tmp_path)
     monkeypatch.setenv("RWA_LAB_CHECKPOINTS", str(tmp_path))
-    import ui
-
     monkeypatch.setattr(ui, "CHECKPOINT_FOLDER", tmp_path)
     return tmp_path
 
@@ -106,7 +108,7 @@ def test_length_page_upload(folder):
     assert not app.exception
     assert "one column" in app.error[0].value
     app.file_uploader[0].upload("big.csv", b"1\n" * 1001).run()
-    assert "between 0 and 1000" in app.error[0].value
+    assert "holds 1,001 numbers; at most 1,000" in app.error[0].value
 
 
 def test_boundary_probe(folder):
@@ -163,6 +165,21 @@ def test_attention_page_says_peak_only_when_it_is_one(folder):
     peaks = sorted(analysis.top_steps(weights.mean(axis=1), 2)) == [5, 30]
     assert bool(app.success) == peaks
     np.testing.assert_allclose(weights.sum(axis=0), 1.0, rtol=1e-6)
+
+
+def test_attention_page_says_when_a_trained_model_peaks_at_the_markers(monkeypatch):
+    """The shipped LSTM with attention at T = 1000 pools mostly the two marked
+    steps, and the page says so."""
+    import ui
+
+    name = "lstm_attention_adding_1000"
+    if not (ROOT / "checkpoints" / f"{name}.keras").exists():
+        pytest.skip(f"needs the shipped {name} checkpoint")
+    monkeypatch.setattr(ui, "CHECKPOINT_FOLDER", ROOT / "checkpoints")
+    query = {"model": name, "att_T": "1000", "att_m1": "100", "att_m2": "600"}
+    app = run_page("pages/3_RWA_attention.py", query)
+    assert not app.exception and not app.error
+    assert "peaks at the two markers (steps [100, 600])" in app.success[0].value
 
 
 def test_attention_page_lists_the_kinds_with_attention(folder):

@@ -43,11 +43,17 @@ def test_unreadable_checkpoints_are_left_out_with_a_message(
     (tmp_path / "broken.json").write_text("{")
     (tmp_path / "no_history.keras").write_text("")
     shutil.copy(source.with_suffix(".json"), tmp_path / "no_history.json")
+    (tmp_path / "rwa_adding.eval-T30.json").write_text("{")
+    (tmp_path / "rwa_adding.eval-T40.json").write_text('{"checkpoint": "x"}')
 
     rows = report.results(tmp_path)
     assert [row["checkpoint"] for row in rows] == ["rwa_adding"]
     errors = capsys.readouterr().err
-    assert "error: broken:" in errors and "error: no_history:" in errors
+    assert "error: broken.keras:" in errors and "error: no_history.keras:" in errors
+    assert report.generalisation(tmp_path) == []
+    errors = capsys.readouterr().err
+    assert "error: rwa_adding.eval-T30.json: JSONDecodeError" in errors
+    assert "error: rwa_adding.eval-T40.json: KeyError" in errors
 
     with pytest.raises(SystemExit):
         report.main(["--folder", str(tmp_path / "nowhere")])

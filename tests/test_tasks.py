@@ -115,6 +115,8 @@ def test_read_values_csv(data, expected):
     "data, message",
     [
         (b"0.5x\n1\n2\n", "Row 1 .*'0.5x'"),
+        (b"nan\n1\n", "Row 1 .*'nan'"),
+        (b"value\n1\nNaN\n", "Row 2 .*'NaN'"),
         (b"1;2\n3\n", "Row 1"),
         (b"1,2\n3,4\n", "one column"),
         (b"", "no numbers"),
