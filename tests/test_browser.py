@@ -110,11 +110,17 @@ def metric_value(page, label):
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
+# How many steps the first Plotly heatmap on the page draws; undefined while
+# Streamlit replaces the chart during a rerun.
+HEATMAP_ROWS = "document.querySelector('.js-plotly-plot')?._fullData?.[0]?.y?.length"
+
+
 def heatmap_rows(page):
-    """How many steps the first Plotly heatmap on the page draws."""
-    return page.evaluate(
-        "() => document.querySelector('.js-plotly-plot')._fullData[0].y.length"
-    )
+    return page.evaluate(f"() => {HEATMAP_ROWS}")
+
+
+def wait_for_heatmap_rows(page, rows):
+    page.wait_for_function(f"() => {HEATMAP_ROWS} === {rows}")
 
 
 def wait_idle(page):
@@ -131,9 +137,7 @@ def test_length_page_redraws_when_the_length_changes(server, page, screenshots):
     box = page.get_by_label("L", exact=True)
     box.fill("420")
     box.press("Enter")
-    page.wait_for_function(
-        "() => document.querySelector('.js-plotly-plot')._fullData[0].y.length === 420"
-    )
+    wait_for_heatmap_rows(page, 420)
     wait_idle(page)
     after = metric_value(page, "P(L > 500)")
     assert after != before
@@ -143,9 +147,7 @@ def test_length_page_redraws_when_the_length_changes(server, page, screenshots):
     started = time.perf_counter()
     box.fill("1000")
     box.press("Enter")
-    page.wait_for_function(
-        "() => document.querySelector('.js-plotly-plot')._fullData[0].y.length === 1000"
-    )
+    wait_for_heatmap_rows(page, 1000)
     print(f"heatmap of 1000 x 250 redrawn in {time.perf_counter() - started:.2f} s")
 
     page.get_by_role("button", name="Run probe").click()
