@@ -449,6 +449,11 @@ def main(argv=None):
             f"error: the checkpoint is at step {step}, not a multiple of "
             f"--eval-every {args.eval_every}"
         )
+    # Whether XLA compiles the step, from this step on: a rerun needs it to
+    # repeat the run, and it can change when a run is resumed.
+    metadata.setdefault("xla", []).append(
+        {"step": step, "jit_compile": bool(model.jit_compile)}
+    )
     validation = held_out_set(args.task, args.seed, args.val_size, args.length)
     wall_seconds = float(history["wall_seconds"].iloc[-1]) if len(history) else 0.0
     history_writer = HistoryWriter(

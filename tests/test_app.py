@@ -167,15 +167,41 @@ def test_attention_page_says_peak_only_when_it_is_one(folder):
     np.testing.assert_allclose(weights.sum(axis=0), 1.0, rtol=1e-6)
 
 
-def test_attention_page_says_when_a_trained_model_peaks_at_the_markers(monkeypatch):
-    """The shipped LSTM with attention at T = 1000 pools mostly the two marked
-    steps, and the page says so."""
+# Steps to threshold of every shipped checkpoint, ours and the paper's, as
+# checkpoints/README.md reports them (None: not reached, or not reported).
+SHIPPED_THRESHOLDS = {
+    "lstm_length": (None, 3900),
+    "rwa_length": (400, 1300),
+    "lstm_adding_100": (5250, 3500),
+    "lstm_adding_1000": (None, 16500),
+    "lstm_attention_adding_100": (950, None),
+    "lstm_attention_adding_1000": (1500, None),
+    "rwa_adding_100": (800, 800),
+    "rwa_adding_1000": (1500, 1400),
+    "stacked_rwa_adding_100": (750, None),
+    "stacked_rwa_adding_1000": (1400, None),
+}
+
+
+@pytest.fixture
+def shipped(monkeypatch):
+    """Points the app at the shipped checkpoints."""
     import ui
 
+    folder = ROOT / "checkpoints"
+    missing = [
+        name for name in SHIPPED_THRESHOLDS if not (folder / f"{name}.keras").exists()
+    ]
+    if missing:
+        pytest.skip(f"needs the shipped checkpoints {missing}")
+    monkeypatch.setattr(ui, "CHECKPOINT_FOLDER", folder)
+    return folder
+
+
+def test_attention_page_says_when_a_trained_model_peaks_at_the_markers(shipped):
+    """The shipped LSTM with attention at T = 1000 pools mostly the two marked
+    steps, and the page says so."""
     name = "lstm_attention_adding_1000"
-    if not (ROOT / "checkpoints" / f"{name}.keras").exists():
-        pytest.skip(f"needs the shipped {name} checkpoint")
-    monkeypatch.setattr(ui, "CHECKPOINT_FOLDER", ROOT / "checkpoints")
     query = {"model": name, "att_T": "1000", "att_m1": "100", "att_m2": "600"}
     app = run_page("pages/3_RWA_attention.py", query)
     assert not app.exception and not app.error
@@ -323,3 +349,62 @@ def test_training_curves_with_a_broken_history(folder):
     errors = {error.value.split(":")[0]: error.value for error in app.error}
     assert set(errors) == {"rwa_adding", "lstm_adding", "rwa_length"}
     assert "not numbers" in errors["rwa_length"]
+
+
+def test_training_curves_on_the_shipped_checkpoints(shipped):
+    app = run_page("pages/4_Training_curves.py")
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value.set_index("checkpoint")
+    steps = table[["steps to threshold", "paper"]].astype(object)
+    steps = steps.where(steps.notna(), None)
+    assert {name: tuple(row) for name, row in steps.iterrows()} == SHIPPED_THRESHOLDS
+
+    # One line per checkpoint, a star where it passed the threshold, the RWA
+    # and LSTM families in different colours, the trivial answer as a line.
+    traces = {
+        trace["name"]: trace for figure in figures(app) for trace in figure["data"]
+    }
+    for name, (ours, _) in SHIPPED_THRESHOLDS.items():
+        assert name in traces
+        if ours is not None:
+            star = traces[f"{name} reaches threshold at {ours}"]
+            assert array(star["x"]).tolist() == [ours]
+    colour = {name: traces[name]["line"]["color"] for name in SHIPPED_THRESHOLDS}
+    rwa_colours = {colour[name] for name in colour if "rwa" in name}
+    lstm_colours = {colour[name] for name in colour if name.startswith("lstm")}
+    assert not rwa_colours & lstm_colours
+    baselines = [
+        shape["y0"] for figure in figures(app) for shape in figure["layout"]["shapes"]
+    ]
+    assert baselines == pytest.approx([0.5, 1 / 6])
+
+
+def test_compare_shows_the_chosen_layer_of_a_shipped_stacked_rwa(shipped):
+    names = ("stacked_rwa_adding_1000", "rwa_adding_1000")
+    query = {"task": "adding", "a": names[0], "b": names[1], "cmp_T": "1000"}
+    app = run_page("pages/5_Compare.py", query | {"cmp_m1": "100", "cmp_m2": "600"})
+    assert not app.exception and not app.error
+    assert [box.label for box in app.selectbox if box.key == "a_layer"] == ["Layer"]
+    assert "b_layer" not in [box.key for box in app.selectbox]  # one layer: no choice
+    app.selectbox(key="a_layer").set_value(1).run()
+    assert not app.exception and not app.error
+
+    example = tasks.adding_example(1000, (100, 600))
+    stacked, single = (rwa.load_checkpoint(shipped / f"{name}.keras") for name in names)
+    shown = metrics(app)
+    for name, ckpt in zip(names, (stacked, single)):
+        expected = ckpt.predict(example.values[None])[0]
+        assert shown[f"Predicted sum · {name}"] == f"{expected:.4f}"
+        # A trained model: within 0.1 of the true sum on this input.
+        assert abs(expected - example.target) < 0.1
+
+    heatmap = figures(app)[0]
+    assert (
+        heatmap["layout"]["title"]["text"] == f"{names[0]} (stacked-rwa, RWA layer 2)"
+    )
+    z = array(heatmap["data"][0]["z"]).reshape(1000, stacked.units)
+    upper, lower = (
+        stacked.trace(example.values[None], layer=i)["h"][0] for i in (1, 0)
+    )
+    np.testing.assert_allclose(z, upper, atol=1e-6)
+    assert np.abs(upper - lower).max() > 0.1  # the two layers' states differ

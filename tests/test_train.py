@@ -45,6 +45,21 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
     assert len(metadata["resumed_with"]) == 1
 
 
+def test_metadata_records_whether_xla_compiles_the_step(tmp_path):
+    train_tiny(tmp_path / "rwa", steps=2, eval_every=2)
+    train_tiny(tmp_path / "rwa", "--resume", "--no-jit", steps=4, eval_every=2)
+    train_tiny(tmp_path / "stacked", model="stacked-rwa", steps=2, eval_every=2)
+
+    def xla(name):
+        return json.loads((tmp_path / f"{name}.json").read_text())["xla"]
+
+    assert xla("rwa") == [
+        {"step": 0, "jit_compile": True},
+        {"step": 2, "jit_compile": False},
+    ]
+    assert xla("stacked") == [{"step": 0, "jit_compile": False}]
+
+
 def test_resume_drops_history_rows_past_the_saved_model(tmp_path):
     out = tmp_path / "run"
     train_tiny(out, steps=10, eval_every=10)
