@@ -27,6 +27,7 @@ PAGES = [
 ]
 ADDING_APP_MAX_LENGTH = 5000
 UPLOAD_MAX_BYTES = 1_000_000
+SEED_MAX = 2**32 - 1  # NumPy's seeds, as rwa.tasks takes them
 
 
 def setup_page(title):
@@ -116,6 +117,30 @@ def choose_layer(ckpt, key="layer"):
     )
 
 
+def linked(widget, label, *args, key, **kwargs):
+    """`widget(label, *args, **kwargs)` with its value kept in the URL under
+    `key`. Streamlit drops a value in an opened link that the widget cannot
+    take (a checkpoint not in the folder, a number out of range); this says
+    so on the page instead of silently showing the default."""
+    opened = key not in st.session_state  # first run of this widget
+    requested = st.query_params.get(key)
+    value = widget(label, *args, key=key, bind="query-params", **kwargs)
+    if opened and requested is not None and not _same(requested, value):
+        st.warning(
+            f"Ignored `{key}={requested}` from the link: not a valid value for "
+            f"“{label}”. Showing {value}."
+        )
+    return value
+
+
+def _same(text, value):
+    """Whether the URL text `text` stands for the widget value `value`."""
+    try:
+        return float(text) == float(value)
+    except (TypeError, ValueError):
+        return text == str(value)
+
+
 def choose_checkpoint(task=None, model=None, key="model", label="Model", index=0):
     """A select box of checkpoints; the loaded Checkpoint, or None (with a
     message on the page) when there is none or it fails to load."""
@@ -127,7 +152,7 @@ def choose_checkpoint(task=None, model=None, key="model", label="Model", index=0
         return None
     names = [row["name"] for row in rows]
     index = min(index, len(names) - 1)
-    name = st.selectbox(label, names, index=index, key=key, bind="query-params")
+    name = linked(st.selectbox, label, names, index=index, key=key)
     return load(CHECKPOINT_FOLDER / f"{name}.keras")
 
 
@@ -143,14 +168,14 @@ def length_input(prefix=""):
         st.session_state[f"{key}_slider"] = st.session_state[key]
 
     slider_column, box_column, seed_column = st.columns([4, 1, 1])
-    length = box_column.number_input(
+    length = linked(
+        box_column.number_input,
         "L",
         0,
         tasks.LENGTH_MAX,
         value=600,
         key=key,
         on_change=from_box,
-        bind="query-params",
     )
     st.session_state.setdefault(f"{key}_slider", length)
     slider_column.slider(
@@ -160,9 +185,7 @@ def length_input(prefix=""):
         key=f"{key}_slider",
         on_change=from_slider,
     )
-    seed = seed_column.number_input(
-        "Seed", 0, 2**31 - 1, value=0, key=f"{prefix}seed", bind="query-params"
-    )
+    seed = linked(seed_column.number_input, "Seed", 0, SEED_MAX, 0, key=f"{prefix}seed")
     upload = st.file_uploader(
         "…or upload a CSV of values (one number a row, at most 1000 rows)",
         type=["csv", "txt"],
@@ -185,33 +208,41 @@ def length_input(prefix=""):
 
 def adding_input(default_length, prefix=""):
     """Widgets for an adding-task sequence: T, two markers, and the values
-    (seeded random, or the two marked values typed). Returns an Example, or
-    None after showing an error."""
+    (seeded random, or the two marked values typed). T and the markers start
+    at `default_length` and its defaults, and start there again when
+    `default_length` changes (a model trained on another T was picked).
+    Returns an Example, or None after showing an error."""
+    default_length = int(default_length)
+    last_default = f"{prefix}default_T"
+    if st.session_state.get(last_default, default_length) != default_length:
+        _set_adding_defaults(prefix, default_length)
+    st.session_state[last_default] = default_length
+    first_default, second_default = default_markers(default_length)
     columns = st.columns(4)
-    length = columns[0].number_input(
+    length = linked(
+        columns[0].number_input,
         f"Length T (2 to {ADDING_APP_MAX_LENGTH})",
-        value=int(default_length),
+        value=default_length,
         step=1,
         key=f"{prefix}T",
-        bind="query-params",
+        on_change=_fit_markers,
+        args=(prefix,),
     )
-    first = columns[1].number_input(
+    first = linked(
+        columns[1].number_input,
         "First marker",
-        value=int(default_length) // 10,
+        value=first_default,
         step=1,
         key=f"{prefix}m1",
-        bind="query-params",
     )
-    second = columns[2].number_input(
+    second = linked(
+        columns[2].number_input,
         "Second marker",
-        value=int(default_length) * 6 // 10,
+        value=second_default,
         step=1,
         key=f"{prefix}m2",
-        bind="query-params",
     )
-    seed = columns[3].number_input(
-        "Seed", 0, 2**31 - 1, value=0, key=f"{prefix}seed", bind="query-params"
-    )
+    seed = linked(columns[3].number_input, "Seed", 0, SEED_MAX, 0, key=f"{prefix}seed")
     typed = st.toggle("Type the two marked values", key=f"{prefix}typed")
     marked_values = None
     if typed:
@@ -233,6 +264,28 @@ def adding_input(default_length, prefix=""):
     except ValueError as error:
         st.error(str(error))
         return None
+
+
+def default_markers(length):
+    """The markers an adding input of `length` steps starts with."""
+    return length // 10, length * 6 // 10
+
+
+def _set_adding_defaults(prefix, length):
+    first, second = default_markers(length)
+    st.session_state.update(
+        {f"{prefix}T": length, f"{prefix}m1": first, f"{prefix}m2": second}
+    )
+
+
+def _fit_markers(prefix):
+    """After T changes: markers that no longer lie in [0, T) move to the
+    new T's defaults."""
+    length = st.session_state[f"{prefix}T"]
+    markers = st.session_state[f"{prefix}m1"], st.session_state[f"{prefix}m2"]
+    in_range = all(0 <= marker < length for marker in markers)
+    if length >= tasks.ADDING_MIN_LENGTH and not in_range:
+        _set_adding_defaults(prefix, length)
 
 
 def example_input(ckpt, prefix):

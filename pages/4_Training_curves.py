@@ -12,7 +12,8 @@ st.title("Training curves")
 st.caption(
     "Validation accuracy (length task) or MSE (adding task) against training "
     "step for every shipped checkpoint. A star marks the first evaluation past "
-    "the threshold: accuracy ≥ 0.99, or MSE < 0.01. Colour tells the model "
+    "the threshold (dotted line): accuracy ≥ 0.99, or MSE < 0.01; the dashed "
+    "line is the trivial answer's score. Colour tells the model "
     "kind and line style the training length: solid for the shortest (T = 100 "
     "on the adding plot), dotted for the next."
 )

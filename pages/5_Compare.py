@@ -14,20 +14,39 @@ st.caption(
     "moves per step, on one y axis."
 )
 
-task = st.radio(
-    "Task", ["length", "adding"], horizontal=True, key="task", bind="query-params"
-)
+
+def default_pair(rows):
+    """Indices of the two checkpoints the page starts with: an RWA and the
+    LSTM trained on the same length, else the first two."""
+    kinds = [(row["model"], row["length"]) for row in rows]
+    for index, (kind, length) in enumerate(kinds):
+        if kind == "rwa" and ("lstm", length) in kinds:
+            return index, kinds.index(("lstm", length))
+    return 0, 1
+
+
+task = ui.linked(st.radio, "Task", ["length", "adding"], horizontal=True, key="task")
 rows = ui.checkpoints(task=task)
 if len(rows) < 2:
     st.warning(f"Comparing needs two {task} checkpoints; found {len(rows)}.")
     st.stop()
-left, right = st.columns(2)
-with left:
-    first = ui.choose_checkpoint(task, key="a", label="Left model")
-with right:
-    second = ui.choose_checkpoint(task, key="b", label="Right model", index=1)
-if first is None or second is None:
+# Each task keeps its own pair (and its own URL keys), so switching the task
+# and back restores the pair.
+sides = []
+for column, side, label, index in zip(
+    st.columns(2), ("a", "b"), ("Left model", "Right model"), default_pair(rows)
+):
+    with column:
+        ckpt = ui.choose_checkpoint(
+            task, key=f"{task}_{side}", label=label, index=index
+        )
+        layer = 0 if ckpt is None else ui.choose_layer(ckpt, key=f"{side}_layer")
+    sides.append((ckpt, side, layer))
+if any(ckpt is None for ckpt, *_ in sides):
     st.stop()
+first, second = (ckpt for ckpt, *_ in sides)
+if first.path == second.path:
+    st.info("Both sides show the same checkpoint; pick another on one side.")
 
 example = ui.example_input(first, prefix="cmp_")
 if example is None:
@@ -43,18 +62,19 @@ else:
     st.write(f"True sum {example.target:.4f}")
 stride = ui.stride_for(example.length)
 steps = np.arange(0, example.length, stride)
-columns = st.columns(2)
+if stride > 1:
+    st.caption(f"The heatmaps show every {stride}th step of {example.length}.")
 runs = []
-for column, ckpt, key in zip(columns, (first, second), ("a", "b")):
-    with column:
-        layer = ui.choose_layer(ckpt, key=f"{key}_layer")
+for ckpt, side, layer in sides:
     prediction, trace = ui.run(ckpt, example, layer)
-    runs.append((ckpt, key, layer, prediction, trace["h"]))
+    runs.append((ckpt, side, layer, prediction, trace["h"]))
 # One colour scale and one y axis for both, so that sizes compare by eye.
 reach = max(float(np.abs(h).max()) for *_, h in runs) or 1.0
 changes = [analysis.state_change(h) for *_, h in runs]
 top = max(float(change.max()) for change in changes) * 1.05 or 1.0
-for column, (ckpt, key, layer, prediction, h), change in zip(columns, runs, changes):
+for column, (ckpt, side, layer, prediction, h), change in zip(
+    st.columns(2), runs, changes
+):
     with column:
         error = prediction - example.target
         if task == "length":
@@ -71,6 +91,14 @@ for column, (ckpt, key, layer, prediction, h), change in zip(columns, runs, chan
             delta_color="off",
             delta_arrow="off",
         )
+        if task == "adding":
+            trained = ckpt.metadata.get("length")
+            note = (
+                ""
+                if trained == example.length
+                else f"; this input: T = {example.length}"
+            )
+            st.caption(f"Trained on T = {trained or '?'}{note}")
         layer_name = f", RWA layer {layer + 1}" if ckpt.num_recurrent_layers > 1 else ""
         st.plotly_chart(
             plots.state_heatmap(
@@ -80,7 +108,7 @@ for column, (ckpt, key, layer, prediction, h), change in zip(columns, runs, chan
                 steps=steps,
                 zrange=(-reach, reach),
             ),
-            key=f"{key}_heatmap",
+            key=f"{side}_heatmap",
         )
         st.plotly_chart(
             plots.step_line(
@@ -90,5 +118,5 @@ for column, (ckpt, key, layer, prediction, h), change in zip(columns, runs, chan
                 markers=example.markers,
                 y_range=(0, top),
             ),
-            key=f"{key}_change",
+            key=f"{side}_change",
         )

@@ -7,6 +7,8 @@ Shape letters: T timesteps, U units.
 import numpy as np
 import plotly.graph_objects as go
 
+from rwa.analysis import THRESHOLDS
+
 STATE_COLORS = "RdBu_r"
 MARKER_COLOR = "#2ca02c"
 RWA_COLOR = "#d62728"
@@ -142,6 +144,7 @@ def boundary_probe(sweep, crossing=None, height=420):
 # Within one plot, the training length picks the line style: the shortest
 # solid, the next dotted, and so on.
 LENGTH_DASHES = ("solid", "dot", "dashdot", "longdash")
+BASELINE_LABELS = {"length": "always 0.5 (chance)", "adding": "always 1.0 (MSE 1/6)"}
 KIND_COLORS = {
     "rwa": RWA_COLOR,
     "stacked-rwa": "#ff7f0e",
@@ -158,7 +161,8 @@ def learning_curves(histories, task, baseline, batch_sizes=(), height=480):
         histories: list of `(name, kind, training length or None, history
             DataFrame, threshold step or None)`.
         task: "length" (accuracy, linear axis) or "adding" (MSE, log axis).
-        baseline: the trivial model's value, drawn as a dashed line.
+        baseline: the trivial model's value, drawn as a dashed line; the
+            task's threshold is a dotted one.
         batch_sizes: the runs' batch sizes; one size is named on the x axis.
     """
     figure = go.Figure()
@@ -193,17 +197,33 @@ def learning_curves(histories, task, baseline, batch_sizes=(), height=480):
                     "<extra></extra>",
                 )
             )
-    label = "always 0.5 (chance)" if task == "length" else "always 1.0 (MSE 1/6)"
-    figure.add_hline(
-        y=baseline,
-        line=dict(color="gray", dash="dash"),
-        annotation_text=label,
-    )
+    log = task == "adding"
+    threshold = THRESHOLDS[task][2]
+    for name, value, label, dash in (
+        ("baseline", baseline, BASELINE_LABELS[task], "dash"),
+        ("threshold", threshold, f"threshold {threshold:g}", "dot"),
+    ):
+        figure.add_hline(y=value, name=name, line=dict(color="gray", dash=dash))
+        # Note: a label of `add_hline` lands at the wrong height on a log
+        # axis, whose annotations take log10 of the value.
+        figure.add_annotation(
+            x=1,
+            xref="x domain",
+            y=np.log10(value) if log else value,
+            text=label,
+            showarrow=False,
+            xanchor="right",
+            yanchor="bottom",
+            font=dict(color="gray"),
+        )
     batch_sizes = set(batch_sizes)
     batch = f" (batch of {batch_sizes.pop()})" if len(batch_sizes) == 1 else ""
     figure.update_xaxes(title=f"training step{batch}")
-    if task == "length":
-        figure.update_yaxes(title="validation accuracy")
+    if log:
+        # One tick per power of ten: 1, 0.1, 0.01, …
+        figure.update_yaxes(
+            title="validation MSE", type="log", dtick=1, exponentformat="power"
+        )
     else:
-        figure.update_yaxes(title="validation MSE", type="log")
+        figure.update_yaxes(title="validation accuracy")
     return _layout(figure, f"{task.capitalize()} task", height)

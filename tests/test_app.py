@@ -283,8 +283,10 @@ def test_training_curves_without_a_training_length(folder):
 
 
 def test_compare_page(folder):
-    query = {"task": "adding", "a": "rwa_adding", "b": "lstm_adding", "cmp_T": "12"}
-    app = run_page("pages/5_Compare.py", query | {"cmp_m1": "2", "cmp_m2": "9"})
+    query = {"task": "adding", "adding_a": "rwa_adding", "adding_b": "lstm_adding"}
+    app = run_page(
+        "pages/5_Compare.py", query | {"cmp_T": "12", "cmp_m1": "2", "cmp_m2": "9"}
+    )
     assert not app.exception and not app.error
     example = tasks.adding_example(12, (2, 9))
     shown = metrics(app)
@@ -373,15 +375,19 @@ def test_training_curves_on_the_shipped_checkpoints(shipped):
     rwa_colours = {colour[name] for name in colour if "rwa" in name}
     lstm_colours = {colour[name] for name in colour if name.startswith("lstm")}
     assert not rwa_colours & lstm_colours
-    baselines = [
-        shape["y0"] for figure in figures(app) for shape in figure["layout"]["shapes"]
+    lines = [
+        {shape["name"]: shape["y0"] for shape in figure["layout"]["shapes"]}
+        for figure in figures(app)
     ]
-    assert baselines == pytest.approx([0.5, 1 / 6])
+    assert lines == [
+        {"baseline": 0.5, "threshold": 0.99},
+        {"baseline": pytest.approx(1 / 6), "threshold": 0.01},
+    ]
 
 
 def test_compare_shows_the_chosen_layer_of_a_shipped_stacked_rwa(shipped):
     names = ("stacked_rwa_adding_1000", "rwa_adding_1000")
-    query = {"task": "adding", "a": names[0], "b": names[1], "cmp_T": "1000"}
+    query = {"task": "adding", "adding_a": names[0], "adding_b": names[1]}
     app = run_page("pages/5_Compare.py", query | {"cmp_m1": "100", "cmp_m2": "600"})
     assert not app.exception and not app.error
     assert [box.label for box in app.selectbox if box.key == "a_layer"] == ["Layer"]
@@ -408,3 +414,70 @@ def test_compare_shows_the_chosen_layer_of_a_shipped_stacked_rwa(shipped):
     )
     np.testing.assert_allclose(z, upper, atol=1e-6)
     assert np.abs(upper - lower).max() > 0.1  # the two layers' states differ
+
+
+def trained_on(app):
+    """The Compare page's notes of each model's training length."""
+    return [caption.value for caption in app.caption if "Trained on" in caption.value]
+
+
+def test_compare_starts_with_rwa_and_lstm_and_keeps_each_tasks_pair(folder):
+    app = run_page("pages/5_Compare.py", {"task": "adding"})
+    assert not app.exception and not app.error
+    assert app.selectbox(key="adding_a").value == "rwa_adding"
+    assert app.selectbox(key="adding_b").value == "lstm_adding"
+    assert trained_on(app) == ["Trained on T = 12"] * 2
+
+    query = {"task": "adding", "adding_a": "lstm_adding", "adding_b": "rwa_adding"}
+    app = run_page("pages/5_Compare.py", query)
+    app.radio(key="task").set_value("length").run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="length_a").value == "rwa_length"
+    app.radio(key="task").set_value("adding").run()
+    assert app.selectbox(key="adding_a").value == "lstm_adding"
+    assert app.selectbox(key="adding_b").value == "rwa_adding"
+    assert "Predicted sum · lstm_adding" in metrics(app)
+
+    app.number_input(key="cmp_T").set_value(30).run()
+    assert trained_on(app)[0] == "Trained on T = 12; this input: T = 30"
+    app.selectbox(key="adding_b").set_value("lstm_adding").run()
+    assert "same checkpoint" in app.info[0].value
+
+
+def test_link_values_that_cannot_be_used_are_reported(folder):
+    query = {"task": "adding", "adding_a": "no_such", "cmp_T": "abc", "cmp_seed": "-1"}
+    app = run_page("pages/5_Compare.py", query)
+    assert not app.exception and not app.error
+    warnings = " ".join(warning.value for warning in app.warning)
+    for shown in ("`adding_a=no_such`", "`cmp_T=abc`", "`cmp_seed=-1`"):
+        assert shown in warnings
+    assert "Showing rwa_adding" in warnings  # what the page shows instead
+    app = run_page("pages/2_Adding_problem.py", {"model": "rwa_length", "T": "30"})
+    assert not app.exception
+    assert [warning.value for warning in app.warning] == [
+        "Ignored `model=rwa_length` from the link: not a valid value for “Model”. "
+        "Showing lstm_adding."
+    ]
+    app.number_input(key="T").set_value(40).run()
+    assert not app.warning  # only a link just opened is checked
+
+
+def test_adding_input_follows_the_models_length_and_t(folder):
+    # The same tiny model, as if trained on T = 30.
+    for suffix in (".keras", ".csv"):
+        shutil.copy(folder / f"rwa_adding{suffix}", folder / f"rwa_adding_30{suffix}")
+    metadata = json.loads((folder / "rwa_adding.json").read_text())
+    (folder / "rwa_adding_30.json").write_text(json.dumps(metadata | {"length": 30}))
+
+    def inputs(app):
+        return [app.number_input(key=key).value for key in ("T", "m1", "m2")]
+
+    app = run_page("pages/2_Adding_problem.py", {"model": "rwa_adding"})
+    assert inputs(app) == [12, 1, 7]
+    app.selectbox(key="model").set_value("rwa_adding_30").run()
+    assert inputs(app) == [30, 3, 18]
+    app.number_input(key="T").set_value(20).run()
+    assert inputs(app) == [20, 3, 18]  # the markers still fit
+    app.number_input(key="T").set_value(10).run()
+    assert inputs(app) == [10, 1, 6]  # they did not: T's defaults
+    assert not app.exception and not app.error

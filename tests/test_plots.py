@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from rwa import plots
 
@@ -53,6 +54,22 @@ def test_learning_curves_tell_kind_and_length_apart():
     assert [(star.x[0], star.y[0]) for star in stars] == [(200, 0.005)] * 2
     assert figure.layout.yaxis.type == "log"
     assert figure.layout.xaxis.title.text == "training step"
+
+
+def test_learning_curves_label_the_baseline_and_threshold_at_their_height():
+    history = pd.DataFrame({"step": [100, 200], "val_metric": [0.5, 0.995]})
+    for task, baseline, threshold, labels in (
+        # A log axis places annotations by log10 of the value.
+        ("adding", 1 / 6, 0.01, {"always 1.0 (MSE 1/6)": -0.778, "threshold 0.01": -2}),
+        ("length", 0.5, 0.99, {"always 0.5 (chance)": 0.5, "threshold 0.99": 0.99}),
+    ):
+        figure = plots.learning_curves(
+            [("a", "rwa", 100, history, None)], task, baseline
+        )
+        lines = {shape.name: shape.y0 for shape in figure.layout.shapes}
+        assert lines == {"baseline": baseline, "threshold": threshold}
+        placed = {note.text: note.y for note in figure.layout.annotations}
+        assert placed == pytest.approx(labels, abs=1e-3)
 
 
 def test_learning_curves_with_an_unknown_length_and_one_batch_size():
