@@ -92,13 +92,11 @@ for column, (ckpt, side, layer, prediction, h), change in zip(
             delta_arrow="off",
         )
         if task == "adding":
-            trained = ckpt.metadata.get("length")
-            note = (
-                ""
-                if trained == example.length
-                else f"; this input: T = {example.length}"
-            )
-            st.caption(f"Trained on T = {trained or '?'}{note}")
+            trained = ckpt.metadata.get("length") or "?"
+            note = f"Trained on T = {trained}"
+            if trained != example.length:
+                note += f"; this input: T = {example.length}"
+            st.caption(note)
         layer_name = f", RWA layer {layer + 1}" if ckpt.num_recurrent_layers > 1 else ""
         st.plotly_chart(
             plots.state_heatmap(
