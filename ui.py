@@ -3,6 +3,7 @@ widgets that choose a checkpoint and an input. Widgets here hold their value
 in the URL (`bind="query-params"`), so a view can be shared and reopened."""
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -124,10 +125,20 @@ def linked(widget, label, *args, key, **kwargs):
     so on the page instead of silently showing the default."""
     opened = key not in st.session_state  # first run of this widget
     requested = st.query_params.get(key)
-    value = widget(label, *args, key=key, bind="query-params", **kwargs)
+    shown = requested if len(requested or "") <= 40 else requested[:40] + "…"
+    try:
+        value = widget(label, *args, key=key, bind="query-params", **kwargs)
+    except OverflowError:
+        # Note: Streamlit fails while reading an infinite number from the
+        # link into an integer box, and would fail again on every rerun of
+        # this link; the page stops with a link that leaves the value out.
+        st.error(f"`{key}={shown}` in the link is not a number “{label}” can take.")
+        rest = {name: text for name, text in st.query_params.items() if name != key}
+        st.markdown(f"[Open this page without it](?{urllib.parse.urlencode(rest)})")
+        st.stop()
     if opened and requested is not None and not _same(requested, value):
         st.warning(
-            f"Ignored `{key}={requested}` from the link: not a valid value for "
+            f"Ignored `{key}={shown}` from the link: not a valid value for "
             f"“{label}”. Showing {value}."
         )
     return value
@@ -300,6 +311,13 @@ def marker_note(example):
     if example.markers:
         return f"markers at steps {example.markers[0]} and {example.markers[1]}"
     return ""
+
+
+def stride_note(stride, steps):
+    """Says under a heatmap that it shows one step in `stride` of `steps`."""
+    if stride > 1:
+        rows = -(-steps // stride)
+        st.caption(f"The heatmap shows one step in {stride}: {rows} of {steps} steps.")
 
 
 def stride_for(steps, max_rows=2000):

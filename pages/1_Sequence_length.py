@@ -10,11 +10,11 @@ ui.setup_page("Sequence length")
 st.title("Sequence length")
 st.caption("Is the sequence longer than 500 steps? Pick L and watch the state.")
 
-ckpt = ui.choose_checkpoint(task="length")
+ckpt = ui.choose_checkpoint(task="length", key="len_model")
 if ckpt is None:
     st.stop()
 layer = ui.choose_layer(ckpt)
-example = ui.length_input()
+example = ui.length_input(prefix="len_")
 if example is None:
     st.stop()
 

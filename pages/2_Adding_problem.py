@@ -41,8 +41,7 @@ st.plotly_chart(
     ),
     key="heatmap",
 )
-if stride > 1:
-    st.caption(f"Showing every {stride}th step of {example.length}.")
+ui.stride_note(stride, example.length)
 st.plotly_chart(
     plots.step_line(
         analysis.state_change(h),

@@ -15,7 +15,9 @@ st.caption(
     "pools its outputs with one learned weight per step, shown as a line."
 )
 
-ckpt = ui.choose_checkpoint(model=("rwa", "stacked-rwa", "lstm-attention"))
+ckpt = ui.choose_checkpoint(
+    model=("rwa", "stacked-rwa", "lstm-attention"), key="att_model"
+)
 if ckpt is None:
     st.stop()
 layer = ui.choose_layer(ckpt)
@@ -46,6 +48,7 @@ else:
         ),
         key="weights",
     )
+    ui.stride_note(stride, example.length)
 st.plotly_chart(
     plots.step_line(weight, title, "weight", markers=example.markers, log_y=True),
     key="mean",

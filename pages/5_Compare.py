@@ -62,8 +62,7 @@ else:
     st.write(f"True sum {example.target:.4f}")
 stride = ui.stride_for(example.length)
 steps = np.arange(0, example.length, stride)
-if stride > 1:
-    st.caption(f"The heatmaps show every {stride}th step of {example.length}.")
+ui.stride_note(stride, example.length)
 runs = []
 for ckpt, side, layer in sides:
     prediction, trace = ui.run(ckpt, example, layer)

@@ -85,17 +85,19 @@ def test_home_lists_checkpoints_and_device(folder):
 
 
 def test_length_page_numbers_follow_the_input(folder):
-    app = run_page("pages/1_Sequence_length.py", {"model": "rwa_length", "L": "420"})
+    app = run_page(
+        "pages/1_Sequence_length.py", {"len_model": "rwa_length", "len_L": "420"}
+    )
     ckpt = rwa.load_checkpoint(folder / "rwa_length.keras")
     expected = ckpt.predict(tasks.length_example(420, seed=0).values[None])[0]
     assert metrics(app)["P(L > 500)"] == f"{expected:.4f}"
     assert "L = 420" in metrics(app)
-    assert app.slider(key="L_slider").value == 420
+    assert app.slider(key="len_L_slider").value == 420
 
-    app.number_input(key="L").set_value(700).run()
+    app.number_input(key="len_L").set_value(700).run()
     assert "L = 700" in metrics(app)
-    assert app.slider(key="L_slider").value == 700
-    app.slider(key="L_slider").set_value(0).run()
+    assert app.slider(key="len_L_slider").value == 700
+    app.slider(key="len_L_slider").set_value(0).run()
     assert not app.exception and "L = 0" in metrics(app)
     assert app.info
 
@@ -112,7 +114,7 @@ def test_length_page_upload(folder):
 
 
 def test_boundary_probe(folder):
-    app = run_page("pages/1_Sequence_length.py", {"model": "rwa_length"})
+    app = run_page("pages/1_Sequence_length.py", {"len_model": "rwa_length"})
     app.number_input(key="low").set_value(490)
     app.number_input(key="high").set_value(510)
     app.number_input(key="every").set_value(10)
@@ -156,7 +158,7 @@ def test_adding_page_typed_values(folder):
 
 
 def test_attention_page_says_peak_only_when_it_is_one(folder):
-    query = {"model": "rwa_adding", "att_T": "40", "att_m1": "5", "att_m2": "30"}
+    query = {"att_model": "rwa_adding", "att_T": "40", "att_m1": "5", "att_m2": "30"}
     app = run_page("pages/3_RWA_attention.py", query)
     assert not app.exception
     ckpt = rwa.load_checkpoint(folder / "rwa_adding.keras")
@@ -202,7 +204,7 @@ def test_attention_page_says_when_a_trained_model_peaks_at_the_markers(shipped):
     """The shipped LSTM with attention at T = 1000 pools mostly the two marked
     steps, and the page says so."""
     name = "lstm_attention_adding_1000"
-    query = {"model": name, "att_T": "1000", "att_m1": "100", "att_m2": "600"}
+    query = {"att_model": name, "att_T": "1000", "att_m1": "100", "att_m2": "600"}
     app = run_page("pages/3_RWA_attention.py", query)
     assert not app.exception and not app.error
     assert "peaks at the two markers (steps [100, 600])" in app.success[0].value
@@ -210,7 +212,7 @@ def test_attention_page_says_when_a_trained_model_peaks_at_the_markers(shipped):
 
 def test_attention_page_lists_the_kinds_with_attention(folder):
     app = run_page("pages/3_RWA_attention.py")
-    assert set(app.selectbox(key="model").options) == {"rwa_adding", "rwa_length"}
+    assert set(app.selectbox(key="att_model").options) == {"rwa_adding", "rwa_length"}
 
 
 def test_attention_page_shows_the_lstm_pooling_weights(folder):
@@ -219,8 +221,8 @@ def test_attention_page_shows_the_lstm_pooling_weights(folder):
     train_tiny(folder / "lstm_attention_adding", model="lstm-attention", steps=2,
                eval_every=2)  # fmt: skip
     app = run_page("pages/3_RWA_attention.py")
-    assert "lstm_attention_adding" in app.selectbox(key="model").options
-    query = {"model": "lstm_attention_adding", "att_T": "40", "att_m1": "5"}
+    assert "lstm_attention_adding" in app.selectbox(key="att_model").options
+    query = {"att_model": "lstm_attention_adding", "att_T": "40", "att_m1": "5"}
     app = run_page("pages/3_RWA_attention.py", query | {"att_m2": "30"})
     assert not app.exception and not app.error
     ckpt = rwa.load_checkpoint(folder / "lstm_attention_adding.keras")
@@ -336,7 +338,7 @@ def test_stacked_rwa_layer_choice(folder):
     assert not app.exception
     app.selectbox(key="layer").set_value(1).run()
     assert not app.exception and not app.error
-    app = run_page("pages/3_RWA_attention.py", {"model": "stacked_rwa_adding"})
+    app = run_page("pages/3_RWA_attention.py", {"att_model": "stacked_rwa_adding"})
     assert not app.exception
 
 
@@ -481,3 +483,20 @@ def test_adding_input_follows_the_models_length_and_t(folder):
     app.number_input(key="T").set_value(10).run()
     assert inputs(app) == [10, 1, 6]  # they did not: T's defaults
     assert not app.exception and not app.error
+
+
+def test_an_infinite_number_in_a_link_stops_the_page_with_a_way_out(folder):
+    query = {"len_model": "rwa_length", "len_L": "inf"}
+    app = run_page("pages/1_Sequence_length.py", query)
+    assert not app.exception
+    assert "`len_L=inf` in the link is not a number “L” can take" in app.error[0].value
+    links = [text.value for text in app.markdown if "without it" in text.value]
+    assert links == ["[Open this page without it](?len_model=rwa_length)"]
+
+
+def test_long_link_values_and_strided_heatmaps_are_named_briefly(folder):
+    app = run_page("pages/2_Adding_problem.py", {"model": "x" * 500, "T": "5000"})
+    assert not app.exception
+    assert f"`model={'x' * 40}…`" in app.warning[0].value
+    notes = [caption.value for caption in app.caption]
+    assert "The heatmap shows one step in 3: 1667 of 5000 steps." in notes

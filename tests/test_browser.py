@@ -129,7 +129,7 @@ def wait_idle(page):
 
 
 def test_length_page_redraws_when_the_length_changes(server, page, screenshots):
-    page.goto(f"{server}/Sequence_length?model=rwa_length&L=600")
+    page.goto(f"{server}/Sequence_length?len_model=rwa_length&len_L=600")
     wait_idle(page)
     assert heatmap_rows(page) == 600
     before = metric_value(page, "P(L > 500)")
@@ -172,7 +172,7 @@ def test_other_pages_render(server, page, screenshots):
             first,
         ),
         (
-            "/RWA_attention?model=rwa_adding_100&att_T=100&att_m1=10&att_m2=60",
+            "/RWA_attention?att_model=rwa_adding_100&att_T=100&att_m1=10&att_m2=60",
             "attention",
             first,
         ),
