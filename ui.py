@@ -228,7 +228,7 @@ def adding_input(default_length, prefix=""):
     if st.session_state.get(last_default, default_length) != default_length:
         _set_adding_defaults(prefix, default_length)
     st.session_state[last_default] = default_length
-    first_default, second_default = default_markers(default_length)
+    first_default, second_default = _default_markers(default_length)
     columns = st.columns(4)
     length = linked(
         columns[0].number_input,
@@ -277,13 +277,13 @@ def adding_input(default_length, prefix=""):
         return None
 
 
-def default_markers(length):
+def _default_markers(length):
     """The markers an adding input of `length` steps starts with."""
     return length // 10, length * 6 // 10
 
 
 def _set_adding_defaults(prefix, length):
-    first, second = default_markers(length)
+    first, second = _default_markers(length)
     st.session_state.update(
         {f"{prefix}T": length, f"{prefix}m1": first, f"{prefix}m2": second}
     )
@@ -316,7 +316,7 @@ def marker_note(example):
 def stride_note(stride, steps):
     """Says under a heatmap that it shows one step in `stride` of `steps`."""
     if stride > 1:
-        rows = -(-steps // stride)
+        rows = len(range(0, steps, stride))
         st.caption(f"The heatmap shows one step in {stride}: {rows} of {steps} steps.")
 
 
